@@ -1,0 +1,31 @@
+"""chainrule's engine: scalar reverse-mode automatic differentiation.
+
+>>> from engine import Value
+>>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+>>> c = (a * b + 1.5).tanh(); c.backward()
+>>> round(a.grad, 4), round(b.grad, 4)
+(-0.0545, 0.0363)
+"""
+from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .errors import AnomalyError, GradcheckError
+from .gradcheck import gradcheck, numeric_grad
+from .graph import formula, topological_order
+from .value import Value, dot
+from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # draw_dot imports graphviz; load it only when asked, so `import engine` stays instant.
+    if name == "draw_dot":
+        from .draw import draw_dot
+        return draw_dot
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
+
+__all__ = [
+    "Value", "dot", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+    "detect_anomaly", "gradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
+    "topological_order", "formula", "draw_dot",
+]

@@ -1,0 +1,18 @@
+"""Exceptions raised by the engine."""
+from __future__ import annotations
+
+
+class AnomalyError(FloatingPointError):
+    """Raised inside ``detect_anomaly()`` when an op first produces nan/inf."""
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when analytic and numeric gradients disagree.
+
+    ``.report`` holds one dict per input (value, analytic, numeric,
+    abs_err, rel_err, ok).
+    """
+
+    def __init__(self, message: str, report: list | None = None):
+        super().__init__(message)
+        self.report = report or []
