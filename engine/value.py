@@ -205,7 +205,7 @@ def _slow_binary(name: str, op: str, a, b, y: float) -> Value:
 # ~1.9x faster for unary ops and ~1.6x for binary ops on CPython 3.11.
 
 _UNARY_TEMPLATE = '''
-def {name}(self):
+def _op_{name}(self):
     x = self.data
     y = {fwd}
     if _mode.fast:
@@ -264,7 +264,8 @@ def _generate() -> None:
           "_slow_binary": _slow_binary, "_const_operand": _const_operand, **ops.FLOAT_HELPERS}
     for name, (fwd, d) in ops.UNARY.items():
         exec(_UNARY_TEMPLATE.format(name=name, fwd=fwd, d=d), ns)  # noqa: S102 - our own table
-        fn = ns[name]
+        fn = ns[f"_op_{name}"]  # prefixed: a method named e.g. `abs` must not shadow the builtin in ns
+        fn.__name__ = _UNARY_DUNDER.get(name, name)
         fn.__doc__ = ops.DOCS.get(name, name)
         fn.__qualname__ = f"Value.{name}"
         setattr(Value, _UNARY_DUNDER.get(name, name), fn)

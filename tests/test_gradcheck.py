@@ -1,0 +1,53 @@
+"""gradcheck: the contract signature, bad input, readable failures."""
+import math
+
+import pytest
+
+from engine import GradcheckError, Value, gradcheck
+
+
+def test_passes_on_a_correct_function():
+    assert gradcheck(lambda a, b: (a * b + a.exp()).tanh() / b, [0.3, -1.4]) is True
+
+
+def test_catches_a_wrong_derivative_with_a_per_input_report():
+    def wrong(a, b):
+        y = a * b
+        y._local = (b.data * 2.0, a.data)  # deliberately wrong d/da
+        return y
+
+    with pytest.raises(GradcheckError) as e:
+        gradcheck(wrong, [1.5, 2.0])
+    msg = str(e.value)
+    assert "input(s) [0]" in msg
+    assert "analytic" in msg and "numeric" in msg and "MISMATCH" in msg
+    rows = e.value.report
+    assert rows[0]["ok"] is False and rows[1]["ok"] is True
+    assert rows[0]["analytic"] == pytest.approx(4.0) and rows[0]["numeric"] == pytest.approx(2.0)
+    assert gradcheck(wrong, [1.5, 2.0], raise_exception=False) is False
+
+
+def test_non_finite_point_is_reported_as_unreliable():
+    with pytest.raises(GradcheckError, match="cannot compare"):
+        gradcheck(lambda a: a.log(), [0.0])
+
+
+@pytest.mark.parametrize("ret", [1.0, None, "x", [Value(1.0)]])
+def test_fn_must_return_a_value(ret):
+    with pytest.raises(TypeError, match="must return a Value"):
+        gradcheck(lambda a: ret, [1.0])
+
+
+@pytest.mark.parametrize("inputs", [["1"], [None], "12", 3.0, [True]])
+def test_inputs_must_be_numbers(inputs):
+    with pytest.raises(TypeError, match="gradcheck"):
+        gradcheck(lambda a: a, inputs)
+
+
+def test_fn_must_be_callable_and_tolerances_valid():
+    with pytest.raises(TypeError, match="callable"):
+        gradcheck(3, [1.0])
+    with pytest.raises(ValueError, match="eps"):
+        gradcheck(lambda a: a, [1.0], eps=0.0)
+    with pytest.raises(ValueError, match="atol"):
+        gradcheck(lambda a: a, [1.0], atol=math.nan)

@@ -1,0 +1,328 @@
+"""Value: construction, operators, backward semantics, fused nodes, modes."""
+import fractions
+import gc
+import math
+import threading
+
+import pytest
+
+import engine
+from engine import Value, dot, grad, no_grad
+
+# --- construction and bad input -------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["3", None, [1], (1.0,), 1 + 2j, {"a": 1}, object()])
+def test_value_rejects_non_numbers_naming_the_type(bad):
+    with pytest.raises(TypeError) as e:
+        Value(bad)
+    assert type(bad).__name__ in str(e.value)
+    assert "Value(data)" in str(e.value)
+
+
+def test_value_rejects_bool_with_a_hint():
+    with pytest.raises(TypeError, match="bool"):
+        Value(True)
+
+
+def test_value_rejects_a_value():
+    with pytest.raises(TypeError, match=r"\.data"):
+        Value(Value(1.0))
+
+
+def test_value_accepts_ints_floats_and_real_numbers():
+    assert Value(3).data == 3.0 and type(Value(3).data) is float
+    assert Value(fractions.Fraction(1, 4)).data == 0.25
+    assert math.isnan(Value(math.nan).data)
+    assert Value(-math.inf).data == -math.inf
+
+
+def test_value_accepts_numpy_scalars():
+    np = pytest.importorskip("numpy")
+    assert Value(np.float64(1.5)).data == 1.5
+    assert Value(np.int64(2)).data == 2.0
+    assert type(Value(np.float32(0.5)).data) is float
+
+
+def test_value_huge_int_is_a_value_error():
+    with pytest.raises(ValueError, match="too large"):
+        Value(10 ** 400)
+
+
+def test_label_must_be_str():
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+
+
+def test_attributes_and_repr():
+    a = Value(2.0, label="a")
+    assert (a.data, a.grad, a.label, a.op) == (2.0, 0.0, "a", "")
+    assert repr(a) == "Value(data=2, grad=0, label='a')"
+    b = a * 3
+    assert b.op == "mul"
+    assert "op='mul'" in repr(b)
+    assert a.item() == 2.0 and float(a) == 2.0
+
+
+@pytest.mark.parametrize("other", ["x", None, [1.0], 1j, True])
+def test_unsupported_operands_give_pythons_type_error(other):
+    v = Value(1.0)
+    for op in (lambda: v + other, lambda: other + v, lambda: v * other, lambda: other - v,
+               lambda: v / other, lambda: v ** other, lambda: other ** v):
+        with pytest.raises(TypeError):
+            op()
+
+
+def test_operator_returns_not_implemented():
+    assert Value(1.0).__add__("x") is NotImplemented
+    assert Value(1.0).__rpow__(None) is NotImplemented
+
+
+def test_values_are_hashable_by_identity():
+    a, b = Value(1.0), Value(1.0)
+    assert a != b and len({a, b}) == 2
+
+
+# --- the contract example ---------------------------------------------------
+
+
+def test_contract_example_runs_and_is_correct():
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = (a * b + 1.5).tanh() ** 2 / a - b.relu() + a.exp().log() + a.sigmoid()
+    c.backward()
+    t = math.tanh(-4.5)
+    s = 1 / (1 + math.exp(-2.0))
+    expected = t * t / 2 - 0 + 2.0 + s
+    assert c.data == pytest.approx(expected, rel=1e-12)
+    # d/da: d(t^2/a)/da = 2t(1-t^2)*b/a - t^2/a^2 ; +1 ; + s(1-s)
+    da = 2 * t * (1 - t * t) * -3.0 / 2.0 - t * t / 4.0 + 1.0 + s * (1 - s)
+    db = 2 * t * (1 - t * t) * 2.0 / 2.0
+    assert a.grad == pytest.approx(da, rel=1e-9)
+    assert b.grad == pytest.approx(db, rel=1e-9)
+
+
+# --- backward semantics ------------------------------------------------------
+
+
+def test_backward_accumulates_into_leaves_exactly():
+    x = Value(1.5)
+    y = (x * x + x).tanh() * x
+    y.backward()
+    g1 = x.grad
+    y.backward()
+    assert x.grad == pytest.approx(2 * g1, rel=1e-15)
+    x.grad = 0.0
+    y.backward()
+    assert x.grad == pytest.approx(g1, rel=1e-15)
+
+
+def test_intermediate_grads_hold_the_latest_backward():
+    x = Value(2.0)
+    h = x * 3.0
+    y = h * h
+    y.backward()
+    y.backward()
+    assert h.grad == 2 * h.data  # not doubled: intermediates are reset each call
+    assert x.grad == 2 * (2 * h.data * 3.0)
+
+
+def test_backward_with_gradient_argument():
+    x = Value(2.0)
+    (x * x).backward(0.5)
+    assert x.grad == 2.0
+    with pytest.raises(TypeError, match="backward"):
+        (x * x).backward("1")
+
+
+def test_backward_on_a_leaf():
+    x = Value(2.0)
+    x.backward()
+    assert x.grad == 1.0
+
+
+def test_shared_subexpression_accumulates():
+    x = Value(0.5)
+    s = x.exp()
+    y = s * s + s  # s used three times
+    y.backward()
+    e = math.exp(0.5)
+    assert x.grad == pytest.approx((2 * e + 1) * e, rel=1e-12)
+
+
+def test_deterministic_order():
+    def run():
+        xs = [Value(0.1 * i) for i in range(30)]
+        y = engine.sum([(xs[i] * xs[(i * 7) % 30]).tanh() for i in range(30)])
+        y.backward()
+        return [x.grad for x in xs]
+    assert run() == run()
+
+
+def test_million_node_chain_forward_and_backward():
+    y = x = Value(0.5)
+    for _ in range(500_000):  # two nodes per step: 1,000,000 nodes
+        y = (y * 1.0001).tanh()
+    y.backward()
+    assert math.isfinite(x.grad) and x.grad != 0.0
+    assert len(engine.topological_order(y)) == 1_000_001
+    del y  # freeing a deep chain must not overflow the C stack either
+
+
+def _live_values():
+    return sum(1 for o in gc.get_objects() if type(o) is Value)
+
+
+def test_graph_is_freed_by_reference_counting():
+    # Value has no __weakref__ slot (8 bytes a node), so count live Values instead:
+    # with the cyclic collector off, only reference counting can free them.
+    gc.collect()
+    gc.disable()
+    try:
+        before = _live_values()
+        x = Value(1.0)
+        y = ((x * 2.0).tanh() + x) * engine.dot([x, x], [x, 3.0])
+        y.backward()
+        assert _live_values() == before + 6
+        del y
+        assert _live_values() == before + 1  # only x is left: the graph had no cycles
+    finally:
+        gc.enable()
+
+
+# --- fused n-ary nodes ---------------------------------------------------------
+
+
+def test_sum_is_one_node():
+    xs = [Value(float(i)) for i in range(100)]
+    s = engine.sum(xs + [0.5, 2])
+    assert s.op == "sum" and len(s.parents) == 100
+    assert s.data == sum(range(100)) + 2.5
+    s.backward()
+    assert all(x.grad == 1.0 for x in xs)
+
+
+def test_sum_edge_cases():
+    assert engine.sum([]).data == 0.0
+    assert engine.sum([1, 2.5], start=1).data == 4.5
+    assert engine.sum([1.0, 2.0]).op == ""  # no Values: a leaf
+    assert engine.sum(Value(float(i)) for i in range(3)).data == 3.0  # generators work
+    with pytest.raises(TypeError, match="engine.sum"):
+        engine.sum(3)
+    with pytest.raises(TypeError, match="element 1"):
+        engine.sum([Value(1.0), "2"])
+
+
+def test_dot_is_one_node_with_a_parent_per_value():
+    a = [Value(float(i)) for i in range(5)]
+    b = [Value(2.0 * i) for i in range(5)]
+    y = dot(a, b)
+    assert y.op == "dot" and len(y.parents) == 10
+    assert y.data == sum(i * 2.0 * i for i in range(5))
+    y.backward()
+    assert [v.grad for v in a] == [v.data for v in b]
+    assert [v.grad for v in b] == [v.data for v in a]
+
+
+def test_dot_with_constants_and_repeated_values():
+    w = [Value(2.0), Value(-1.0)]
+    y = dot(w, [3.0, 4])
+    assert len(y.parents) == 2
+    y.backward()
+    assert (w[0].grad, w[1].grad) == (3.0, 4.0)
+    x = Value(3.0)
+    z = dot([x, x], [x, 1.0])  # x*x + x
+    z.backward()
+    assert x.grad == 2 * 3.0 + 1
+
+
+def test_dot_matches_chained_ops_and_finite_differences():
+    assert engine.gradcheck(lambda a, b, c, d: dot([a, b, 2.0], [c, d, a]), [0.3, -1.2, 0.7, 2.0])
+
+
+def test_dot_bad_input():
+    with pytest.raises(ValueError, match="same length, got 2 and 3"):
+        dot([Value(1.0)] * 2, [1.0] * 3)
+    with pytest.raises(TypeError, match=r"b\[1\]"):
+        dot([Value(1.0), Value(2.0)], [1.0, "x"])
+    with pytest.raises(TypeError, match="engine.dot"):
+        dot(Value(1.0), 2.0)
+    assert dot([], []).data == 0.0
+
+
+# --- no_grad / grad ------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing_and_restores():
+    x = Value(2.0)
+    with no_grad():
+        assert not engine.is_grad_enabled()
+        y = (x * x).tanh() + dot([x], [x]) + engine.sum([x, x])
+        assert y.op == "" and y.parents == ()
+        with engine.enable_grad():
+            assert (x * x).op == "mul"
+    assert engine.is_grad_enabled()
+    assert (x * x).op == "mul"
+
+
+def test_no_grad_restores_after_exception_and_works_as_decorator():
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            1 / 0
+    assert engine.is_grad_enabled()
+
+    @no_grad()
+    def f(v):
+        return v * 2
+
+    assert f(Value(1.0)).op == ""
+    assert engine.is_grad_enabled()
+
+
+def test_no_grad_is_thread_local():
+    seen = {}
+    inside = threading.Event()
+    release = threading.Event()
+
+    def worker():
+        with no_grad():
+            inside.set()
+            release.wait(5)
+            seen["worker"] = (Value(1.0) * 2).op
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    seen["main"] = (Value(1.0) * 2).op  # while the worker is inside no_grad
+    release.set()
+    t.join()
+    assert seen == {"main": "mul", "worker": ""}
+
+
+def test_grad_function_leaves_grad_untouched():
+    x, y = Value(2.0), Value(-1.0)
+    z = x * y + x.exp()
+    gx, gy = grad(z, [x, y])
+    assert (gx, gy) == (pytest.approx(-1.0 + math.exp(2.0)), 2.0)
+    assert x.grad == 0.0 and y.grad == 0.0
+    assert grad(z, [Value(5.0)]) == (0.0,)
+
+
+def test_grad_create_graph_second_derivative():
+    x = Value(0.8)
+    y = x.tanh() * x ** 3
+    (g,) = grad(y, [x], create_graph=True)
+    (gg,) = grad(g, [x])
+    t = math.tanh(0.8)
+    first = (1 - t * t) * 0.8 ** 3 + t * 3 * 0.8 ** 2
+    second = (-2 * t * (1 - t * t)) * 0.8 ** 3 + 2 * (1 - t * t) * 3 * 0.8 ** 2 + t * 6 * 0.8
+    assert g.data == pytest.approx(first, rel=1e-12)
+    assert gg == pytest.approx(second, rel=1e-12)
+
+
+def test_grad_bad_input():
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="output must be a Value"):
+        grad(1.0, [x])
+    with pytest.raises(TypeError, match=r"inputs\[0\]"):
+        grad(x * 2, [1.0])
