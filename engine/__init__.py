@@ -2,9 +2,9 @@
 
 >>> from engine import Value
 >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
->>> c = (a * b + 1.5).tanh(); c.backward()
->>> round(a.grad, 4), round(b.grad, 4)
-(-0.0545, 0.0363)
+>>> c = (a * b + 1.5).tanh() + a.exp(); c.backward()
+>>> round(c.data, 4), round(a.grad, 4), round(b.grad, 4)
+(6.3893, 7.3876, 0.001)
 """
 from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .errors import AnomalyError, GradcheckError

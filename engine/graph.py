@@ -24,18 +24,21 @@ def topological_order(root: Value) -> list:
     if not isinstance(root, Value):
         raise TypeError(f"topological_order: expected a Value, got {type(root).__name__}")
     order = []
-    seen = {root}
-    stack = [(root, False)]
+    state = {}  # node -> 1 while its inputs are being walked, 2 once listed
+    get = state.get
+    stack = [root]
     while stack:
-        v, expanded = stack.pop()
-        if expanded:
+        v = stack.pop()
+        st = get(v)
+        if st is None:  # first visit: list v after its inputs
+            state[v] = 1
+            stack.append(v)
+            for p in reversed(v.parents):  # reversed: inputs come out in operand order
+                if get(p) is None:
+                    stack.append(p)
+        elif st == 1:
+            state[v] = 2
             order.append(v)
-            continue
-        stack.append((v, True))
-        for p in reversed(v.parents):
-            if p not in seen:
-                seen.add(p)
-                stack.append((p, False))
     return order
 
 
@@ -82,7 +85,7 @@ def _formula(v: Value, depth: int) -> str:
         return "sum(" + ", ".join(_formula(p, d) for p in ps[:8]) + (", …" if len(ps) > 8 else "") + ")"
     if op == "dot":
         if v._ctx is not None:
-            a, b = v._ctx
+            a, b = (ps[:v._ctx], ps[v._ctx:]) if type(v._ctx) is int else v._ctx
             terms = [f"{formula(x, max_depth=d)}*{formula(w, max_depth=d)}" for x, w in zip(a[:8], b[:8])]
         else:
             terms = [f"{_formula(p, d)}*{_num(c)}" for p, c in zip(ps[:8], v.local_grads[:8])]
