@@ -20,7 +20,7 @@ demo: venv
 
 test: venv
 	$(PIP) install --quiet -e '.[test,oracle]'
-	$(PY) -m pytest -n 2 tests --nbmake notebooks
+	$(PY) -m pytest -n 2 tests engine --doctest-modules --nbmake notebooks
 
 bench: venv
 	$(PIP) install --quiet -e '.[bench,demo]'
