@@ -125,8 +125,8 @@ def _use_renderer(fmt: Optional[str] = None) -> Renderer:
     r = find_renderer()
     if r is None:
         raise RendererNotFoundError(
-            "draw_dot: cannot render an image: neither Graphviz's `dot` command nor "
-            f"`graphviz-pure` was found (looked on PATH and in {os.path.dirname(sys.executable)}). "
+            "cannot render the graph image: that needs Graphviz's `dot` command or `graphviz-pure`, "
+            f"and neither was found (looked on PATH and in {os.path.dirname(sys.executable)}). "
             f"Fix: {_FIX}. The DOT source (`.source`, `.save()`, or a .dot file) needs no renderer."
         )
     if fmt is not None and r.name == _FALLBACK and fmt not in _FALLBACK_FORMATS:
@@ -150,7 +150,12 @@ def _Digraph():
     """
     global _digraph_class
     if _digraph_class is None:
-        import graphviz
+        try:
+            import graphviz
+        except ImportError as e:
+            raise ImportError(
+                "draw_dot needs the `graphviz` Python package (and a renderer for images): "
+                "run `pip install 'chainrule[viz]'` (installs graphviz and graphviz-pure)") from e
 
         class ChainruleDigraph(graphviz.Digraph):
             """``graphviz.Digraph`` that renders via ``dot`` or ``graphviz-pure``."""
@@ -166,8 +171,18 @@ def _Digraph():
                 _use_renderer(fmt or self.format)
                 return super().render(*args, **kwargs)
 
+        # A findable name, so pickle/copy see engine.draw.ChainruleDigraph (via __getattr__ below).
+        ChainruleDigraph.__module__ = __name__
+        ChainruleDigraph.__qualname__ = "ChainruleDigraph"
         _digraph_class = ChainruleDigraph
     return _digraph_class
+
+
+def __getattr__(name: str):
+    # The Digraph subclass exists only once graphviz is imported; build it on demand.
+    if name == "ChainruleDigraph":
+        return _Digraph()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         path = draw.render_to_file(g, output)
     except draw.RendererNotFoundError as e:
         # An environment problem, not bad input: exit 1 like other OS trouble.
-        raise OSError(f"chainrule graph: {e}") from e
+        raise OSError(str(e)) from e
 
     print(f"f = {expr} = {out.data:.6g}")
     for name, leaf in leaves.items():

@@ -8,7 +8,8 @@
   sign (``engine.draw_dot`` + ``engine.draw.render_to_file``; needs
   Graphviz's ``dot`` or ``pip install graphviz-pure``).
 * ``docs/boundary.png``: the decision boundary of a small MLP trained on
-  the moons dataset (``nn`` + matplotlib).
+  the moons dataset (``nn.train.fit`` + ``nn.train.plot_decision_boundary``,
+  needs matplotlib).
 
 Deterministic: fixed seeds, so re-running changes nothing unless the code did.
 Uses only the installed packages' public names (``pip install -e '.[demo]'``).
@@ -48,45 +49,27 @@ def make_graph_image(out_dir: pathlib.Path = DOCS) -> pathlib.Path:
 
 
 def make_boundary_image(out_dir: pathlib.Path = DOCS, *, epochs: int = 100) -> pathlib.Path:
-    """The README's decision-boundary picture: MLP(2, [16, 16, 1]), Adam lr=0.02, on 100 moons points."""
+    """The README's decision-boundary picture: MLP(2, [16, 16, 1]), Adam lr=0.02, on 100 moons points.
+
+    Drawn by ``nn.train.plot_decision_boundary``, the same function
+    ``chainrule train`` uses for its boundary.png, so the README shows what
+    users get.
+    """
     import matplotlib
     matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
 
     from nn import MLP
     from nn.data import make_moons
-    from nn.train import fit
+    from nn.train import fit, plot_decision_boundary
 
     X, y = make_moons(100, noise=0.1, seed=0)
     model = MLP(2, [16, 16, 1], seed=0)
-    history = fit(model, X, y, epochs=epochs, lr=0.02, progress=False, seed=0)  # Adam
-
-    # Score a grid; sign of the score is the predicted class.
-    xs = [p[0] for p in X]
-    ys = [p[1] for p in X]
-    x0, x1 = min(xs) - 0.5, max(xs) + 0.5
-    y0, y1 = min(ys) - 0.5, max(ys) + 0.5
-    steps = 60
-    gx = [x0 + (x1 - x0) * i / (steps - 1) for i in range(steps)]
-    gy = [y0 + (y1 - y0) * j / (steps - 1) for j in range(steps)]
-    scores = model.predict([[a, c] for c in gy for a in gx])
-    # Clip the raw scores: contouring them (not their sign) gives a smooth boundary at 0.
-    grid = [[max(-3.0, min(3.0, scores[j * steps + i])) for i in range(steps)] for j in range(steps)]
-
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    ax.contourf(gx, gy, grid, levels=[-3.01, 0.0, 3.01], colors=["#fbb4ae", "#b3cde3"], alpha=0.8)
-    ax.contour(gx, gy, grid, levels=[0.0], colors="k", linewidths=0.8)
-    ax.scatter(xs, ys, c=["#e41a1c" if t == 0 else "#377eb8" for t in y], s=18, edgecolors="k", linewidths=0.4)
-    acc = history["accuracy"][-1] if history.get("accuracy") else float("nan")
-    ax.set_title(f"MLP(2, [16, 16, 1]) on moons, {epochs} epochs (train acc {acc:.0%})", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.tight_layout()
+    history = fit(model, X, y, epochs=epochs, lr=0.02, progress=False, seed=0)
+    acc = history["accuracy"][-1]
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "boundary.png"
-    # Fixed metadata so re-running does not change the file's bytes.
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    plot_decision_boundary(model, X, y, path,
+                           title=f"MLP(2, [16, 16, 1]) on moons, {epochs} epochs (train accuracy {acc:.0%})")
     return path
 
 

@@ -381,3 +381,18 @@ def test_render_to_file_rejects_unknown_suffix_and_non_graphs(tmp_path):
         render_to_file("digraph {}", tmp_path / "g.svg")
     with pytest.raises(OSError):
         render_to_file(g, tmp_path / "missing_dir" / "g.dot")
+
+
+def test_digraph_copies_and_pickles():
+    import pickle
+    g = draw_dot(Value(1.0, label="x").exp())
+    assert isinstance(g.copy(), draw.ChainruleDigraph)
+    g2 = pickle.loads(pickle.dumps(g))
+    assert g2.source == g.source and isinstance(g2, graphviz.Digraph)
+
+
+def test_missing_graphviz_package_is_a_clear_import_error(monkeypatch):
+    monkeypatch.setattr(draw, "_digraph_class", None)
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[viz\]'"):
+        draw_dot(Value(1.0).exp())
