@@ -7,9 +7,8 @@
   ``tanh(x1*w1 + x2*w2 + b)``, after ``backward()``, coloured by gradient
   sign (``engine.draw_dot`` + ``engine.draw.render_to_file``; needs
   Graphviz's ``dot`` or ``pip install graphviz-pure``).
-* ``docs/boundary.png``: the decision boundary of a small MLP trained on
-  the moons dataset (``nn.train.fit`` + ``nn.train.plot_decision_boundary``,
-  needs matplotlib).
+* ``docs/boundary.png``: the decision boundary that ``chainrule train
+  --dataset moons --epochs 100`` (``make demo``) draws (needs matplotlib).
 
 Deterministic: fixed seeds, so re-running changes nothing unless the code did.
 Uses only the installed packages' public names (``pip install -e '.[demo]'``).
@@ -18,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import shutil
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -49,27 +50,25 @@ def make_graph_image(out_dir: pathlib.Path = DOCS) -> pathlib.Path:
 
 
 def make_boundary_image(out_dir: pathlib.Path = DOCS, *, epochs: int = 100) -> pathlib.Path:
-    """The README's decision-boundary picture: MLP(2, [16, 16, 1]), Adam lr=0.02, on 100 moons points.
+    """The README's decision-boundary picture: exactly what ``make demo`` draws.
 
-    Drawn by ``nn.train.plot_decision_boundary``, the same function
-    ``chainrule train`` uses for its boundary.png, so the README shows what
-    users get.
+    Runs ``chainrule train --dataset moons --epochs 100`` (the README's
+    Training section) in a temporary folder and keeps its boundary.png, so
+    the README shows what users get.
     """
     import matplotlib
     matplotlib.use("Agg")  # no display needed
 
-    from nn import MLP
-    from nn.data import make_moons
-    from nn.train import fit, plot_decision_boundary
+    from nn.cli import main as chainrule
 
-    X, y = make_moons(100, noise=0.1, seed=0)
-    model = MLP(2, [16, 16, 1], seed=0)
-    history = fit(model, X, y, epochs=epochs, lr=0.02, progress=False, seed=0)
-    acc = history["accuracy"][-1]
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "boundary.png"
-    plot_decision_boundary(model, X, y, path,
-                           title=f"MLP(2, [16, 16, 1]) on moons, {epochs} epochs (train accuracy {acc:.0%})")
+    with tempfile.TemporaryDirectory() as tmp:
+        code = chainrule(["train", "--dataset", "moons", "--epochs", str(epochs), "--out", tmp, "--quiet"])
+        made = pathlib.Path(tmp) / "boundary.png"
+        if code != 0 or not made.exists():
+            raise RuntimeError(f"chainrule train exited with {code} and wrote no boundary.png; see its output above")
+        shutil.copyfile(made, path)
     return path
 
 
