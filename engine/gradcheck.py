@@ -119,3 +119,87 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
     if raise_exception:
         raise GradcheckError(message, rows)
     return False
+
+
+def gradgradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Check second derivatives: ``grad(create_graph=True)`` differentiated again.
+
+    For every pair (i, j), the analytic d/dx_j of the create_graph gradient
+    d fn/d x_i (``engine.grad`` twice) is compared with central finite
+    differences of that gradient's own values, so both the values and the
+    graph that ``create_graph=True`` builds are checked.  Same arguments,
+    tolerances and report as ``gradcheck``; report rows are labelled
+    ``"i,j"``.  Non-finite points are reported as unreliable, not as a
+    mismatch.
+
+    >>> gradgradcheck(lambda x, y: (x * y).tanh() + x ** 3, [0.5, -1.5])
+    True
+    """
+    from .autograd import grad  # imported here so this function is a pure addition to the module
+
+    if not callable(fn):
+        raise TypeError(f"gradgradcheck: fn must be callable, got {type(fn).__name__}")
+    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"gradgradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {inputs!r}")
+    xs = [_as_float(x, f"gradgradcheck: inputs[{i}]") for i, x in enumerate(inputs)]
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        v = _as_float(v, f"gradgradcheck({name})")
+        if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
+            raise ValueError(f"gradgradcheck: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
+    n = len(xs)
+
+    def first_grads(point: Sequence[float]) -> tuple:
+        values = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
+        saved = _mode.grad_enabled
+        _mode.set(grad_enabled=True)  # the gradients' graphs must be recorded
+        try:
+            out = fn(*values)
+            if not isinstance(out, Value):
+                raise TypeError(f"gradgradcheck: fn must return a Value, got {type(out).__name__} {out!r}")
+            return values, out, grad(out, values, create_graph=True)
+        finally:
+            _mode.set(grad_enabled=saved)
+
+    values, out, g = first_grads(xs)
+    # analytic[i][j] = d g_i / d x_j, through the graph create_graph built
+    analytic = [list(grad(gi, values)) for gi in g]
+    # numeric[i][j] = (g_i(x + eps e_j) - g_i(x - eps e_j)) / 2 eps
+    numeric = [[0.0] * n for _ in range(n)]
+    for j in range(n):
+        hi = [gi.data for gi in first_grads(xs[:j] + [xs[j] + eps] + xs[j + 1:])[2]]
+        lo = [gi.data for gi in first_grads(xs[:j] + [xs[j] - eps] + xs[j + 1:])[2]]
+        for i in range(n):
+            numeric[i][j] = (hi[i] - lo[i]) / (2 * eps)
+
+    rows = []
+    unreliable = False
+    for i in range(n):
+        for j in range(n):
+            a, num = analytic[i][j], numeric[i][j]
+            abs_err = abs(a - num)
+            rel_err = abs_err / abs(num) if num else (0.0 if abs_err == 0 else math.inf)
+            if not (math.isfinite(num) and math.isfinite(out.data) and math.isfinite(g[i].data)):
+                ok, why = False, "finite differences unreliable here (non-finite values)"
+                unreliable = True
+            elif not math.isfinite(a):
+                ok, why = False, "analytic second derivative is not finite"
+            else:
+                ok = abs_err <= atol + rtol * abs(num)
+                why = "" if ok else "MISMATCH"
+            rows.append({"index": f"{i},{j}", "value": xs[j], "analytic": a, "numeric": num,
+                         "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "why": why})
+
+    if all(r["ok"] for r in rows):
+        return True
+    if unreliable:
+        title = (f"gradgradcheck: cannot compare at this point: fn = {out.data}, a gradient or a finite "
+                 f"difference is not finite (eps={eps}); choose a point inside the function's domain")
+    else:
+        bad = [r["index"] for r in rows if not r["ok"]]
+        title = (f"gradgradcheck: analytic and numeric second derivatives d(d fn/d x_i)/d x_j differ for "
+                 f"i,j in {bad} (atol={atol}, rtol={rtol}, eps={eps})")
+    message = format_report(rows, title)
+    if raise_exception:
+        raise GradcheckError(message, rows)
+    return False
