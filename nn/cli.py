@@ -1,0 +1,373 @@
+"""The ``chainrule`` console script.
+
+    chainrule train --dataset moons --epochs 100 --out runs/moons
+    chainrule graph ...          (see ``chainrule graph --help``)
+
+Exit codes: 0 success; 2 bad arguments or values (one-line message);
+1 runtime failure such as an unwritable output folder (one line); 130 on
+Ctrl-C.  ``--debug`` shows the full traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import List, Optional
+
+PROG = "chainrule"
+
+# Per-dataset defaults for options left unset.  moons/circles/xor use
+# micrograd's demo recipe (full-batch SGD, lr 1.0 -> 0.1 linearly, max-margin
+# loss + 1e-4 L2); the multi-class sets use softmax cross-entropy with Adam.
+PRESETS = {
+    "moons":   dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
+    "circles": dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
+    "xor":     dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
+    "spirals": dict(samples=150, hidden=[32, 32], loss="cross_entropy", optimizer="adam", lr=0.02, schedule="none",
+                    l2=0.0),
+    "blobs":   dict(samples=150, hidden=[16, 16], loss="cross_entropy", optimizer="adam", lr=0.02, schedule="none",
+                    l2=0.0),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (exit 2) instead of usage + message."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- argument types: a ValueError/TypeError here becomes argparse's one-line error, exit 2
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
+        return v
+    parse.__name__ = f"int>={minimum}"
+    return parse
+
+
+def _float_range(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+        if not ok:
+            lo = f"{'>' if low_open else '>='} {low:g}"
+            hi = "" if high == math.inf else f" and {'<' if high_open else '<='} {high:g}"
+            raise argparse.ArgumentTypeError(f"expected a finite number {lo}{hi}, got {text!r}")
+        return v
+    parse.__name__ = "number"
+    return parse
+
+
+def _hidden(text: str) -> List[int]:
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 16,16, got {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected one or more layer widths >= 1 like 16,16, got {text!r}")
+    return sizes
+
+
+def _preset_help() -> str:
+    lines = ["per-dataset defaults (used for options you do not set):"]
+    for name, p in PRESETS.items():
+        hid = ",".join(map(str, p["hidden"]))
+        lines.append(f"  {name:8s} samples={p['samples']} hidden={hid} loss={p['loss']} optimizer={p['optimizer']} "
+                     f"lr={p['lr']:g} schedule={p['schedule']} l2={p['l2']:g}")
+    return "\n".join(lines)
+
+
+def _add_train_parser(subparsers) -> argparse.ArgumentParser:
+    from .data import DATASETS
+    from .module import ACTIVATIONS, INITS
+    from .optim import OPTIMIZERS, SCHEDULES
+    from .train import BINARY_LOSSES, MULTICLASS_LOSSES
+
+    p = subparsers.add_parser(
+        "train", help="train an MLP on a built-in 2-D dataset and write the model and pictures",
+        description="Train an MLP on a built-in 2-D dataset. Prints progress and the final accuracies, and writes "
+                    "model.json, metrics.json, loss.png, boundary.png and graph.svg into --out.",
+        epilog=_preset_help() + "\n\nexample:\n  chainrule train --dataset moons --epochs 100 --out runs/moons",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which dataset (default: moons)")
+    p.add_argument("--samples", type=_int_at_least(4), default=None,
+                   help="training points (default: per dataset, 100 for moons)")
+    p.add_argument("--val-samples", type=_int_at_least(0), default=50,
+                   help="extra points held out for validation accuracy (default: 50; 0 = none)")
+    p.add_argument("--noise", type=_float_range(0.0), default=None,
+                   help="noise level of the dataset (default: the dataset's own, 0.1 for moons)")
+    p.add_argument("--classes", type=_int_at_least(2), default=3,
+                   help="number of classes for spirals and blobs (default: 3)")
+    p.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2,...",
+                   help="hidden layer widths (default: per dataset, 16,16 for moons)")
+    p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"], default="relu",
+                   help="hidden-layer activation (default: relu)")
+    p.add_argument("--init", choices=list(INITS), default="auto",
+                   help="weight init: auto = kaiming_uniform for relu, xavier_uniform otherwise (default: auto)")
+    p.add_argument("--loss", choices=["auto", *BINARY_LOSSES, *MULTICLASS_LOSSES], default=None,
+                   help="loss; binary datasets take hinge/bce/mse, multi-class ones cross_entropy/multi_margin "
+                        "(default: per dataset)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help="optimiser (default: per dataset)")
+    p.add_argument("--lr", type=_float_range(0.0, low_open=True), default=None,
+                   help="learning rate (default: per dataset)")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
+                   help="learning-rate schedule over the epochs: linear = to 0.1x, step = x0.1 every third, "
+                        "cosine = to 0 (default: per dataset)")
+    p.add_argument("--momentum", type=_float_range(0.0, 1.0, high_open=True), default=0.0,
+                   help="SGD momentum (default: 0)")
+    p.add_argument("--l2", type=_float_range(0.0), default=None,
+                   help="L2 regularisation strength alpha (default: per dataset)")
+    p.add_argument("--l1", type=_float_range(0.0), default=0.0, help="L1 regularisation strength (default: 0)")
+    p.add_argument("--dropout", type=_float_range(0.0, 1.0, high_open=True), default=0.0,
+                   help="dropout probability after each hidden layer (default: 0)")
+    p.add_argument("--batchnorm", action="store_true", help="batch normalisation before each hidden activation")
+    p.add_argument("--epochs", type=_int_at_least(1), default=100, help="passes over the data (default: 100)")
+    p.add_argument("--batch-size", type=_int_at_least(0), default=0,
+                   help="mini-batch size; 0 = the whole training set, one step per epoch (default: 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed for data, init and shuffling (default: 0)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/DATASET)")
+    p.add_argument("--no-plots", action="store_true", help="skip loss.png, boundary.png and graph.svg")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show full tracebacks on errors")
+    p.set_defaults(func=cmd_train)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
+    parser = _Parser(prog=PROG, description="chainrule: a scalar autodiff engine and a small neural-network "
+                                            "library. Subcommands: train (the main job), graph.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train_parser(sub)
+    try:
+        from . import cli_graph
+        gp = cli_graph.add_parser(sub)
+        if gp is not None and "--debug" not in gp._option_string_actions:
+            gp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show full tracebacks on errors")
+    except ImportError:  # the graph subcommand is optional
+        pass
+    return parser
+
+
+# ---------------------------------------------------------------------------
+
+class _Failure(Exception):
+    """A runtime failure with a one-line message (exit 1)."""
+
+
+def _say(args, text: str) -> None:
+    if not args.quiet:
+        print(text, flush=True)
+
+
+def _warn(text: str) -> None:
+    print(f"{PROG} train: warning: {text}", file=sys.stderr, flush=True)
+
+
+def cmd_train(args) -> int:
+    from . import MLP
+    from .data import load_dataset, train_val_split
+    from .io import atomic_write_text, save_model
+    from .optim import OPTIMIZERS, make_scheduler
+    from .train import evaluate, fit
+
+    preset = PRESETS[args.dataset]
+    samples = args.samples if args.samples is not None else preset["samples"]
+    hidden = args.hidden if args.hidden is not None else preset["hidden"]
+    loss = args.loss if args.loss is not None else preset["loss"]
+    opt_name = args.optimizer if args.optimizer is not None else preset["optimizer"]
+    lr = args.lr if args.lr is not None else (preset["lr"] if opt_name == preset["optimizer"] else
+                                              {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}[opt_name])
+    schedule = args.schedule if args.schedule is not None else preset["schedule"]
+    l2 = args.l2 if args.l2 is not None else preset["l2"]
+    out_dir = args.out if args.out is not None else os.path.join("runs", args.dataset)
+    batch_size = args.batch_size or None
+
+    X, y, k = load_dataset(args.dataset, samples + args.val_samples, noise=args.noise,
+                           classes=args.classes, seed=args.seed)
+    if args.val_samples:
+        Xtr, ytr, Xval, yval = train_val_split(X, y, args.val_samples / len(X), seed=args.seed)
+    else:
+        Xtr, ytr, Xval, yval = X, y, [], []
+    nout = 1 if k == 2 else k
+    if loss == "auto":
+        loss = "hinge" if k == 2 else "cross_entropy"
+    from .train import BINARY_LOSSES, MULTICLASS_LOSSES
+    fits = BINARY_LOSSES if k == 2 else MULTICLASS_LOSSES
+    if loss not in fits:
+        raise ValueError(f"--loss {loss} does not fit {args.dataset} ({k} classes); use one of {', '.join(fits)}")
+    if args.momentum and opt_name != "sgd":
+        raise ValueError(f"--momentum applies to --optimizer sgd only, not {opt_name}")
+    if args.batchnorm and batch_size == 1:
+        raise ValueError("--batchnorm needs --batch-size of 2 or more (or 0 for the whole set)")
+
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise _Failure(f"cannot create output folder {out_dir!r}: {e.strerror or e}") from None
+    if not os.access(out_dir, os.W_OK):
+        raise _Failure(f"output folder {out_dir!r} is not writable")
+
+    model = MLP(2, hidden + [nout], args.activation, seed=args.seed, init=args.init,
+                dropout=args.dropout, batchnorm=args.batchnorm)
+    params = model.parameters()
+    opt = OPTIMIZERS[opt_name](params, lr=lr, momentum=args.momentum) if opt_name == "sgd" \
+        else OPTIMIZERS[opt_name](params, lr=lr)
+    sched = make_scheduler(schedule, opt, args.epochs)
+    arch = " -> ".join(str(s) for s in [2] + hidden + [nout])
+    _say(args, f"{args.dataset}: {len(Xtr)} training + {len(Xval)} validation points, {k} classes; "
+               f"MLP {arch} ({len(params)} parameters), {loss} loss, {opt_name} lr={lr:g} schedule={schedule}"
+               f"{f' l2={l2:g}' if l2 else ''}, {args.epochs} epochs, "
+               f"{'full batch' if batch_size is None else f'batch size {batch_size}'}")
+
+    every = max(1, args.epochs // 10)
+    progress_bar = None if not args.quiet else False
+    from .train import _progress_enabled
+    bar_on = _progress_enabled(progress_bar)
+
+    def report(epoch: int, rec: dict) -> None:
+        if not math.isfinite(rec["loss"]):
+            raise _Failure(f"training diverged at epoch {epoch} (loss is {rec['loss']}); try a smaller --lr")
+        if args.quiet or bar_on:
+            return
+        if epoch % every == 0 or epoch == 1 or epoch == args.epochs:
+            val = f"  val acc {rec['val_accuracy']:.3f}" if rec["val_accuracy"] is not None else ""
+            print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  loss {rec['loss']:.4f}  "
+                  f"acc {rec['accuracy']:.3f}{val}  lr {rec['lr']:.4g}", flush=True)
+
+    t0 = time.perf_counter()
+    history = fit(model, Xtr, ytr, epochs=args.epochs, optimizer=opt, loss=loss, batch_size=batch_size,
+                  schedule=sched, l2=l2, l1=args.l1, X_val=Xval or None, y_val=yval or None, seed=args.seed,
+                  progress=progress_bar, callback=report)
+    seconds = time.perf_counter() - t0
+    train_acc = evaluate(model, Xtr, ytr)
+    val_acc = evaluate(model, Xval, yval) if Xval else None
+    first_full = next((e for e, a in zip(history["epoch"], history["accuracy"]) if a == 1.0), None)
+
+    config = {"dataset": args.dataset, "samples": len(Xtr), "val_samples": len(Xval), "noise": args.noise,
+              "classes": k, "hidden": hidden, "activation": args.activation, "init": args.init, "loss": loss,
+              "optimizer": opt_name, "lr": lr, "schedule": schedule, "momentum": args.momentum, "l2": l2,
+              "l1": args.l1, "dropout": args.dropout, "batchnorm": args.batchnorm, "epochs": args.epochs,
+              "batch_size": batch_size, "seed": args.seed}
+    final = {"train_accuracy": train_acc, "val_accuracy": val_acc, "loss": history["loss"][-1],
+             "first_epoch_at_100pct_train_accuracy": first_full, "train_seconds": round(seconds, 3),
+             "seconds_per_epoch": round(seconds / args.epochs, 5)}
+    paths = {name: os.path.join(out_dir, name) for name in
+             ("model.json", "metrics.json", "loss.png", "boundary.png", "graph.svg")}
+    try:
+        save_model(model, paths["model.json"], metadata={"config": config, "final": final})
+        atomic_write_text(paths["metrics.json"], json.dumps(
+            {"config": config, "final": final, "history": history}, indent=1, allow_nan=False) + "\n")
+    except OSError as e:
+        raise _Failure(f"cannot write into {out_dir!r}: {e.strerror or e}") from None
+    written = ["model.json", "metrics.json"]
+    if not args.no_plots:
+        written += _pictures(model, history, Xtr, ytr, Xval, yval, paths, args.dataset)
+
+    val_txt = f", validation accuracy {val_acc:.1%} ({len(Xval)} points)" if val_acc is not None else ""
+    print(f"final: train accuracy {train_acc:.1%} ({len(Xtr)} points){val_txt}, loss {history['loss'][-1]:.4f}; "
+          f"{args.epochs} epochs in {seconds:.2f} s", flush=True)
+    print(f"wrote {', '.join(os.path.join(out_dir, w) for w in written)}", flush=True)
+    return 0
+
+
+def _pictures(model, history, Xtr, ytr, Xval, yval, paths, dataset) -> List[str]:
+    written = []
+    try:
+        import matplotlib  # noqa: F401 - only to fail early with a clear message
+    except ImportError:
+        _warn("matplotlib is not installed, so no loss.png/boundary.png; pip install 'chainrule[plot]'")
+    else:
+        from .train import plot_decision_boundary, plot_history
+        try:
+            plot_history(history, paths["loss.png"], title=f"{dataset}: training curves")
+            written.append("loss.png")
+            plot_decision_boundary(model, Xtr, ytr, paths["boundary.png"], X_val=Xval or None, y_val=yval or None,
+                                   title=f"{dataset}: decision boundary")
+            written.append("boundary.png")
+        except OSError as e:
+            raise _Failure(f"cannot write pictures: {e.strerror or e}") from None
+    try:
+        _graph_svg(model, Xtr[0], paths["graph.svg"])
+        written.append("graph.svg")
+    except Exception as e:  # noqa: BLE001 - the picture is optional: never fail the run for it
+        _warn(f"could not draw graph.svg ({type(e).__name__}: {e}); the rest of the run is fine")
+    return written
+
+
+def _graph_svg(model, sample, path: str) -> None:
+    """Draw one sample's forward pass through the model's first neuron, with its gradients.
+
+    One neuron keeps the picture readable (the full 2-16-16-1 graph has
+    hundreds of nodes): inputs x0, x1, weights w0, w1, bias b, the fused
+    dot node, the activation.
+    """
+    from engine import Value, dot
+    from engine.draw import draw_dot, render_to_file
+
+    first = model.modules[0]
+    neuron = first.neurons[0]
+    xs = [Value(float(v), label=f"x{i}") for i, v in enumerate(sample)]
+    ws = [Value(w.data, label=f"w{i}") for i, w in enumerate(neuron.w)]
+    b = Value(neuron.b.data, label="b")
+    pre = dot(ws + [b], xs + [1.0])
+    pre.label = "w.x + b"
+    act = neuron.activation
+    out = getattr(pre, act)() if act != "linear" else pre
+    out.label = f"{act}(w.x + b)" if act != "linear" else out.label
+    out.backward()
+    render_to_file(draw_dot(out), path)
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``chainrule`` script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.error("choose a subcommand: train or graph")
+        rc = args.func(args)
+        return 0 if rc is None else int(rc)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
+        if debug:
+            raise
+        code = 2 if isinstance(e, (ValueError, TypeError)) else 1
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, OSError) and e.strerror:
+            msg = f"{e.strerror}: {e.filename}" if e.filename else e.strerror
+        if not isinstance(e, (_Failure, ValueError, TypeError, OSError)):
+            msg = f"{type(e).__name__}: {msg} (rerun with --debug for the traceback)"
+        cmd = getattr(locals().get("args"), "command", None)
+        print(f"{PROG}{' ' + cmd if cmd else ''}: error: {msg}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

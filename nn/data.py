@@ -1,0 +1,223 @@
+"""Seeded 2-D toy datasets, generated in code (no downloads, no scikit-learn).
+
+Every generator returns ``(X, y)``: ``X`` a list of ``[x1, x2]`` float
+pairs, ``y`` a list of int class labels ``0..K-1``, shuffled.  Same
+arguments -> same data.
+
+>>> from nn.data import make_moons
+>>> X, y = make_moons(100, noise=0.1, seed=0)
+>>> len(X), sorted(set(y))
+(100, [0, 1])
+"""
+from __future__ import annotations
+
+import math
+import random
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+XY = Tuple[List[List[float]], List[int]]
+
+
+def _check_n(n, where: str, minimum: int = 1) -> int:
+    if type(n) is bool or not isinstance(n, int):
+        raise TypeError(f"{where}: n must be an int, got {type(n).__name__} {n!r}")
+    if n < minimum:
+        raise ValueError(f"{where}: n must be >= {minimum}, got {n}")
+    return n
+
+
+def _check_noise(noise, where: str) -> float:
+    if type(noise) is bool or not isinstance(noise, (int, float)) or not (noise >= 0 and math.isfinite(noise)):
+        raise ValueError(f"{where}: noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def _shuffled(points: list, labels: list, rng: random.Random) -> XY:
+    idx = list(range(len(points)))
+    rng.shuffle(idx)
+    return [points[i] for i in idx], [labels[i] for i in idx]
+
+
+def _split_counts(n: int, k: int) -> List[int]:
+    """n samples over k classes, as even as possible."""
+    return [n // k + (1 if c < n % k else 0) for c in range(k)]
+
+
+def make_moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
+    """Two interleaving half circles (scikit-learn's ``make_moons`` recipe).
+
+    Class 0 is the upper moon, class 1 the lower one.
+    """
+    _check_n(n, "make_moons", 2)
+    noise = _check_noise(noise, "make_moons")
+    rng = random.Random(seed)
+    n_out = n // 2
+    n_in = n - n_out
+    pts, lab = [], []
+    for i in range(n_out):
+        t = math.pi * i / max(1, n_out - 1)
+        pts.append([math.cos(t), math.sin(t)])
+        lab.append(0)
+    for i in range(n_in):
+        t = math.pi * i / max(1, n_in - 1)
+        pts.append([1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5])
+        lab.append(1)
+    if noise:
+        pts = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b in pts]
+    return _shuffled(pts, lab, rng)
+
+
+def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: Optional[int] = 0) -> XY:
+    """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1)."""
+    _check_n(n, "make_circles", 2)
+    noise = _check_noise(noise, "make_circles")
+    if type(factor) is bool or not isinstance(factor, (int, float)) or not 0 < factor < 1:
+        raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
+    rng = random.Random(seed)
+    pts, lab = [], []
+    for c, (count, r) in enumerate(zip(_split_counts(n, 2), (1.0, float(factor)))):
+        for i in range(count):
+            t = 2 * math.pi * i / count
+            pts.append([r * math.cos(t) + rng.gauss(0.0, noise), r * math.sin(t) + rng.gauss(0.0, noise)])
+            lab.append(c)
+    return _shuffled(pts, lab, rng)
+
+
+def make_xor(n: int = 100, noise: float = 0.15, seed: Optional[int] = 0) -> XY:
+    """Four Gaussian clusters at (+-1, +-1): class 1 where x1 * x2 < 0 (the XOR pattern)."""
+    _check_n(n, "make_xor", 4)
+    noise = _check_noise(noise, "make_xor")
+    rng = random.Random(seed)
+    corners = [(1.0, 1.0, 0), (-1.0, -1.0, 0), (1.0, -1.0, 1), (-1.0, 1.0, 1)]
+    pts, lab = [], []
+    for (cx, cy, c), count in zip(corners, _split_counts(n, 4)):
+        for _ in range(count):
+            pts.append([cx + rng.gauss(0.0, noise), cy + rng.gauss(0.0, noise)])
+            lab.append(c)
+    return _shuffled(pts, lab, rng)
+
+
+def make_spirals(n: int = 150, classes: int = 3, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
+    """``classes`` interleaved spiral arms (the CS231n recipe), radius 0..1."""
+    _check_n(n, "make_spirals", 2)
+    _check_classes(classes, "make_spirals")
+    noise = _check_noise(noise, "make_spirals")
+    rng = random.Random(seed)
+    pts, lab = [], []
+    for c, count in enumerate(_split_counts(n, classes)):
+        for i in range(count):
+            r = i / max(1, count - 1)
+            t = c * 2 * math.pi / classes + r * 4.0 + rng.gauss(0.0, noise)
+            pts.append([r * math.sin(t), r * math.cos(t)])
+            lab.append(c)
+    return _shuffled(pts, lab, rng)
+
+
+def make_blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: Optional[int] = 0) -> XY:
+    """``centers`` isotropic Gaussian blobs; centres evenly spaced on a circle of radius 2."""
+    _check_n(n, "make_blobs", 1)
+    _check_classes(centers, "make_blobs")
+    std = _check_noise(std, "make_blobs")
+    rng = random.Random(seed)
+    pts, lab = [], []
+    for c, count in enumerate(_split_counts(n, centers)):
+        a = 2 * math.pi * c / centers
+        cx, cy = 2.0 * math.cos(a), 2.0 * math.sin(a)
+        for _ in range(count):
+            pts.append([cx + rng.gauss(0.0, std), cy + rng.gauss(0.0, std)])
+            lab.append(c)
+    return _shuffled(pts, lab, rng)
+
+
+def _check_classes(k, where: str) -> int:
+    if type(k) is bool or not isinstance(k, int) or k < 2:
+        raise ValueError(f"{where}: the number of classes must be an int >= 2, got {k!r}")
+    return k
+
+
+class DatasetInfo(NamedTuple):
+    make: Callable
+    num_classes: Optional[int]  # None: set by the `classes`/`centers` argument
+    noise: float                # the generator's default noise
+
+
+DATASETS: Dict[str, DatasetInfo] = {
+    "moons": DatasetInfo(make_moons, 2, 0.1),
+    "circles": DatasetInfo(make_circles, 2, 0.05),
+    "xor": DatasetInfo(make_xor, 2, 0.15),
+    "spirals": DatasetInfo(make_spirals, None, 0.1),
+    "blobs": DatasetInfo(make_blobs, None, 0.5),
+}
+
+
+def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, classes: int = 3,
+                 seed: Optional[int] = 0) -> Tuple[List[List[float]], List[int], int]:
+    """``(X, y, num_classes)`` for a built-in dataset by name (see ``DATASETS``).
+
+    >>> X, y, k = load_dataset("spirals", 90, classes=3)
+    >>> len(X), k
+    (90, 3)
+    """
+    if name not in DATASETS:
+        raise ValueError(f"load_dataset: unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    info = DATASETS[name]
+    noise = info.noise if noise is None else noise
+    if name == "spirals":
+        X, y = make_spirals(n, classes=classes, noise=noise, seed=seed)
+        return X, y, classes
+    if name == "blobs":
+        X, y = make_blobs(n, centers=classes, std=noise, seed=seed)
+        return X, y, classes
+    X, y = info.make(n, noise=noise, seed=seed)
+    return X, y, info.num_classes
+
+
+def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
+                    seed: Optional[int] = 0) -> Tuple[list, list, list, list]:
+    """Shuffle and split into ``(X_train, y_train, X_val, y_val)``.
+
+    ``val_fraction`` in [0, 1); the training part always keeps at least one sample.
+
+    >>> Xt, yt, Xv, yv = train_val_split([[0.0]] * 10, [0] * 10, 0.3)
+    >>> len(Xt), len(Xv)
+    (7, 3)
+    """
+    X, y = list(X), list(y)
+    if len(X) != len(y):
+        raise ValueError(f"train_val_split: X and y must have the same length, got {len(X)} and {len(y)}")
+    if not X:
+        raise ValueError("train_val_split: got an empty dataset")
+    if type(val_fraction) is bool or not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"train_val_split: val_fraction must be in [0, 1), got {val_fraction!r}")
+    idx = list(range(len(X)))
+    random.Random(seed).shuffle(idx)
+    n_val = min(int(round(len(X) * val_fraction)), len(X) - 1)
+    val, tr = idx[:n_val], idx[n_val:]
+    return [X[i] for i in tr], [y[i] for i in tr], [X[i] for i in val], [y[i] for i in val]
+
+
+def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuffle: bool = True,
+            rng: Optional[random.Random] = None) -> Iterator[Tuple[list, list]]:
+    """Mini-batches ``(X_batch, y_batch)`` covering the data once (the last may be smaller).
+
+    ``batch_size=None`` (or >= len(X)) gives one full batch.  Shuffled with
+    ``rng`` (default ``random.Random(0)``) when ``shuffle``.
+
+    >>> [len(xb) for xb, yb in batches(list(range(5)), list(range(5)), 2)]
+    [2, 2, 1]
+    """
+    n = len(X)
+    if n != len(y):
+        raise ValueError(f"batches: X and y must have the same length, got {n} and {len(y)}")
+    if n == 0:
+        raise ValueError("batches: got an empty dataset")
+    if batch_size is None:
+        batch_size = n
+    if type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batches: batch_size must be an int >= 1 (or None for full batch), got {batch_size!r}")
+    idx = list(range(n))
+    if shuffle and batch_size < n:
+        (rng or random.Random(0)).shuffle(idx)
+    for s in range(0, n, batch_size):
+        part = idx[s:s + batch_size]
+        yield [X[i] for i in part], [y[i] for i in part]

@@ -1,0 +1,204 @@
+"""Save and load models as JSON (architecture + weights).  Never pickle.
+
+File format (``format_version`` 1)::
+
+    {"format": "chainrule-model", "format_version": 1,
+     "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1], ...},
+     "state": {"0.weight": [[...], ...], "0.bias": [...], ...},
+     "metadata": {...}}                       # optional, free-form
+
+Writes are atomic: the JSON goes to a temporary file in the same folder,
+is flushed to disk, then ``os.replace``-d over the target, so a crash never
+leaves a half-written model.  Loads check everything (size, JSON syntax,
+format and version, architecture, every key, shape and number) before any
+weight is touched, and raise ``ModelFileError`` (a ValueError) naming the
+file and what is wrong.
+
+>>> import os, tempfile
+>>> from nn import MLP
+>>> from nn.io import save_model, load_model
+>>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+>>> save_model(MLP(2, [4, 1], seed=0), path)
+>>> load_model(path)
+MLP(2 -> [4, 1], activation=relu, params=17)
+  (0): Layer(2 -> 4, relu)
+  (1): Layer(4 -> 1, linear)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from typing import Optional, Union
+
+from .module import Module, StateDictError, from_config
+
+FORMAT = "chainrule-model"
+FORMAT_VERSION = 1
+MAX_BYTES = 64 * 1024 * 1024  # a 2-D toy MLP is a few KB; refuse to parse anything absurd
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be loaded; the message names the file and the problem."""
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name} (JSON has no NaN/Infinity)")
+
+
+def model_to_dict(model: Module, metadata: Optional[dict] = None) -> dict:
+    """The JSON-able dict ``save_model`` writes."""
+    if not isinstance(model, Module):
+        raise TypeError(f"save_model: expected an nn.Module, got {type(model).__name__}")
+    state = model.state_dict()
+    for key, t in state.items():
+        for x in _flat(t):
+            if not math.isfinite(x):
+                raise ValueError(f"save_model: weight {key!r} is {x}; refusing to save a model with nan/inf "
+                                 f"weights (training diverged: lower the learning rate)")
+    out = {"format": FORMAT, "format_version": FORMAT_VERSION, "architecture": model.config(), "state": state}
+    if metadata is not None:
+        out["metadata"] = metadata
+    return out
+
+
+def _flat(t):
+    if isinstance(t, list):
+        for x in t:
+            yield from _flat(x)
+    else:
+        yield t
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never half."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None) -> None:
+    """Write ``model`` (architecture + weights) to ``path`` as JSON, atomically."""
+    text = json.dumps(model_to_dict(model, metadata), allow_nan=False)
+    atomic_write_text(path, text)
+
+
+def _read(path: PathLike, max_bytes: int) -> dict:
+    p = os.fspath(path)
+    size = os.path.getsize(p)  # OSError (missing file, ...) propagates as is
+    if size > max_bytes:
+        raise ModelFileError(f"{p}: file is {size} bytes, over the {max_bytes}-byte limit for model files; "
+                             f"pass max_bytes= to load a bigger one")
+    with open(p, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ModelFileError(f"{p}: file is over the {max_bytes}-byte limit for model files")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelFileError(f"{p}: not a chainrule model file (not UTF-8 text: {e.reason} at byte {e.start})") from None
+    if not text.strip():
+        raise ModelFileError(f"{p}: file is empty; it is not a chainrule model file")
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) - 1 else ""
+        raise ModelFileError(f"{p}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from None
+    except (ValueError, RecursionError) as e:
+        raise ModelFileError(f"{p}: invalid model file: {e}") from None
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"{p}: expected a JSON object at the top level, got {type(doc).__name__}")
+    fmt = doc.get("format")
+    if fmt != FORMAT:
+        raise ModelFileError(f"{p}: not a chainrule model file (\"format\" is {fmt!r}, expected {FORMAT!r})")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{p}: unknown format_version {version!r}; this chainrule reads version "
+                             f"{FORMAT_VERSION} (upgrade chainrule to read newer files)")
+    for key in ("architecture", "state"):
+        if key not in doc:
+            raise ModelFileError(f"{p}: missing key {key!r}")
+    if not isinstance(doc["state"], dict):
+        raise ModelFileError(f"{p}: \"state\" must be a JSON object of name -> weights, "
+                             f"got {type(doc['state']).__name__}")
+    return doc
+
+
+def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES) -> Module:
+    """Build the model described in ``path`` and load its weights.
+
+    Raises ``ModelFileError`` naming the problem (oversize, not JSON,
+    truncated, wrong format/version, missing key, wrong shape, non-numeric
+    or non-finite weight, unknown architecture); ``OSError`` if the file
+    cannot be read.
+    """
+    doc = _read(path, max_bytes)
+    p = os.fspath(path)
+    try:
+        model = from_config(doc["architecture"])
+    except ValueError as e:
+        raise ModelFileError(f"{p}: bad architecture: {e}") from None
+    try:
+        model.load_state_dict(doc["state"])
+    except StateDictError as e:
+        raise ModelFileError(f"{p}: {e}") from None
+    return model
+
+
+def _without_seed(config):
+    """An architecture without its init seeds (they do not change what the weights mean)."""
+    if isinstance(config, dict):
+        return {k: _without_seed(v) for k, v in config.items() if k != "seed"}
+    if isinstance(config, list):
+        return [_without_seed(v) for v in config]
+    return config
+
+
+def load_weights(model: Module, path: PathLike, *, max_bytes: int = MAX_BYTES) -> Module:
+    """Load the weights in ``path`` into an existing ``model``, all or nothing.
+
+    On any problem ``ModelFileError`` is raised and ``model`` is untouched.
+    The file's architecture must match ``model.config()`` when the model
+    can describe itself.
+    """
+    doc = _read(path, max_bytes)
+    p = os.fspath(path)
+    try:
+        mine = model.config()
+    except NotImplementedError:
+        mine = None
+    if mine is not None and _without_seed(doc["architecture"]) != _without_seed(json.loads(json.dumps(mine))):
+        raise ModelFileError(f"{p}: the file holds a different architecture ({doc['architecture']!r}) "
+                             f"than the model ({mine!r})")
+    try:
+        model.load_state_dict(doc["state"])
+    except StateDictError as e:
+        raise ModelFileError(f"{p}: {e}") from None
+    return model

@@ -1,0 +1,269 @@
+"""Loss functions and regularisation, named as in ``torch.nn.functional``.
+
+Every loss takes the model's outputs (Values) and plain-number targets and
+returns one Value.  ``reduction`` is ``"mean"`` (default), ``"sum"`` or
+``"none"`` (a list, one Value per sample), as in PyTorch.
+
+Sums use the engine's fused ``sum``/``dot`` nodes: a mean over N samples
+is 2 nodes, not N.
+
+>>> from engine import Value
+>>> from nn.losses import mse_loss
+>>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
+2.5
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Sequence, Union
+
+from engine import Value, dot
+from engine import sum as vsum
+
+Number = Union[int, float]
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, where: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+
+
+def _as_list(x, where: str, what: str) -> list:
+    if isinstance(x, (Value, int, float)) and type(x) is not bool:
+        return [x]
+    if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{where}: {what} must be a Value/number or a list of them, got {type(x).__name__}")
+    return list(x)
+
+
+def _pair(input, target, where: str):
+    """Inputs and targets as equal-length lists, non-empty, targets as floats."""
+    xs = _as_list(input, where, "input")
+    ts = _as_list(target, where, "target")
+    if len(xs) != len(ts):
+        raise ValueError(f"{where}: input and target must have the same length, got {len(xs)} and {len(ts)}")
+    if not xs:
+        raise ValueError(f"{where}: got an empty batch; pass at least one sample")
+    out = []
+    for i, t in enumerate(ts):
+        if isinstance(t, Value):
+            t = t.data
+        if type(t) is bool or not isinstance(t, (int, float)):
+            raise TypeError(f"{where}: target[{i}] must be a number, got {type(t).__name__} {t!r}")
+        out.append(float(t))
+    return xs, out
+
+
+def _reduce(losses: list, reduction: str):
+    if reduction == "none":
+        return losses
+    total = vsum(losses)
+    if reduction == "sum":
+        return total
+    return total * (1.0 / len(losses))
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error, mean((input - target) ** 2).
+
+    >>> mse_loss(Value(3.0), 1.0).data
+    4.0
+    """
+    _check_reduction(reduction, "mse_loss")
+    xs, ts = _pair(input, target, "mse_loss")
+    diffs = [x - t for x, t in zip(xs, ts)]
+    if reduction == "none":
+        return [d * d for d in diffs]
+    total = dot(diffs, diffs)  # the sum of squares as one node
+    if not isinstance(total, Value):
+        total = Value(total)
+    return total if reduction == "sum" else total * (1.0 / len(diffs))
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    """Mean absolute error, mean(|input - target|).
+
+    >>> l1_loss([Value(3.0), Value(-1.0)], [1.0, 1.0]).data
+    2.0
+    """
+    _check_reduction(reduction, "l1_loss")
+    xs, ts = _pair(input, target, "l1_loss")
+    return _reduce([abs(x - t) if isinstance(x, Value) else Value(abs(x - t)) for x, t in zip(xs, ts)], reduction)
+
+
+def _check_pm1(ts: list, where: str) -> None:
+    for i, t in enumerate(ts):
+        if t != 1.0 and t != -1.0:
+            raise ValueError(f"{where}: targets must be -1 or +1, got target[{i}] = {t!r}; "
+                             f"convert 0/1 labels with y * 2 - 1")
+
+
+def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    """Max-margin (SVM) loss for binary labels -1/+1: mean(relu(margin - target * input)).
+
+    The loss of micrograd's demo.  (PyTorch has no functional with this
+    exact name; ``torch.nn.functional.hinge_embedding_loss`` differs.)
+
+    >>> hinge_loss([Value(0.5), Value(-2.0)], [1, -1]).data
+    0.25
+    """
+    _check_reduction(reduction, "hinge_loss")
+    xs, ts = _pair(input, target, "hinge_loss")
+    _check_pm1(ts, "hinge_loss")
+    m = float(margin)
+    # (x * -t + m).relu(): 3 nodes per sample; -t and m are constants
+    losses = [(x * -t + m).relu() if isinstance(x, Value) else Value(max(0.0, m - t * x)) for x, t in zip(xs, ts)]
+    return _reduce(losses, reduction)
+
+
+def _bce_one(z, t: float) -> Value:
+    """log(1 + e^z) - t * z, stable for any z, with the exact gradient sigmoid(z) - t everywhere.
+
+    Branch on the sign of z (a constant decision, like PyTorch's
+    max(z, 0) trick) so exp never overflows and there is no kink at z = 0:
+      z >= 0:  (1 - t) * z + log(1 + e^-z)
+      z <  0:  -t * z     + log(1 + e^z)
+    """
+    if not isinstance(z, Value):
+        z = Value(z)
+    if z.data >= 0.0:
+        return z * (1.0 - t) + ((-z).exp() + 1.0).log()
+    return z * -t + (z.exp() + 1.0).log()
+
+
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
+    """Binary cross-entropy on raw scores (logits), targets in [0, 1]; numerically stable.
+
+    >>> round(binary_cross_entropy_with_logits(Value(0.0), 1.0).data, 6)
+    0.693147
+    >>> binary_cross_entropy_with_logits(Value(1000.0), 0.0).data   # no overflow
+    1000.0
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    xs, ts = _pair(input, target, "binary_cross_entropy_with_logits")
+    for i, t in enumerate(ts):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], got target[{i}] = {t!r}; "
+                             f"convert -1/+1 labels with (y + 1) / 2")
+    return _reduce([_bce_one(z, t) for z, t in zip(xs, ts)], reduction)
+
+
+def _log_softmax_at(row: list, k: int) -> Value:
+    """log_softmax(row)[k] = row[k] - logsumexp(row), with the max subtracted (a constant) for stability."""
+    m = max(v.data if isinstance(v, Value) else v for v in row)
+    if not math.isfinite(m):
+        m = 0.0  # inf/nan logits: let them propagate as in PyTorch rather than make nan from inf - inf
+    lse = vsum([(v - m).exp() if isinstance(v, Value) else Value(math.exp(v - m)) for v in row]).log() + m
+    return row[k] - lse
+
+
+def _check_logits(input, where: str) -> List[list]:
+    """Logits as a list of rows (one per sample), accepting one sample's row too."""
+    if isinstance(input, Value) or isinstance(input, (str, bytes)) or not hasattr(input, "__iter__"):
+        raise TypeError(f"{where}: input must be a list of per-class scores (one sample) or a list of such "
+                        f"lists (a batch), got {type(input).__name__}")
+    rows = list(input)
+    if not rows:
+        raise ValueError(f"{where}: got an empty batch; pass at least one sample")
+    return rows
+
+
+def cross_entropy(input, target, reduction: str = "mean"):
+    """Softmax cross-entropy for K classes, stable (log-sum-exp with the max subtracted).
+
+    ``input``: one sample's K logits with an int ``target``, or a batch
+    (list of K-lists) with a list of int targets in ``0..K-1``.
+
+    >>> round(cross_entropy([Value(1.0), Value(1.0)], 0).data, 6)   # log 2
+    0.693147
+    """
+    _check_reduction(reduction, "cross_entropy")
+    rows = _check_logits(input, "cross_entropy")
+    single = not isinstance(rows[0], (list, tuple))
+    if single:
+        rows = [rows]
+        targets = [target]
+    else:
+        targets = _as_list(target, "cross_entropy", "target")
+        if len(targets) != len(rows):
+            raise ValueError(f"cross_entropy: got {len(rows)} samples but {len(targets)} targets")
+    losses = []
+    for i, (row, t) in enumerate(zip(rows, targets)):
+        row = list(row)
+        k = len(row)
+        if k < 1:
+            raise ValueError(f"cross_entropy: sample {i} has no class scores")
+        if type(t) is float and t.is_integer():
+            t = int(t)
+        if type(t) is bool or not isinstance(t, int):
+            raise TypeError(f"cross_entropy: target[{i}] must be a class index (int in 0..{k - 1}), "
+                            f"got {type(t).__name__} {t!r}")
+        if not 0 <= t < k:
+            raise ValueError(f"cross_entropy: target[{i}] = {t} is not a class index in 0..{k - 1}")
+        losses.append(-_log_softmax_at(row, t))
+    if single and reduction == "none":
+        return losses
+    return _reduce(losses, reduction)
+
+
+def multi_margin_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    """Multi-class hinge loss (as ``torch.nn.functional.multi_margin_loss``, p=1):
+    sum over j != y of relu(margin - x[y] + x[j]), divided by K.
+
+    >>> multi_margin_loss([Value(2.0), Value(0.0), Value(1.5)], 0).data   # (0 + 0.5) / 3
+    0.16666666666666666
+    """
+    _check_reduction(reduction, "multi_margin_loss")
+    rows = _check_logits(input, "multi_margin_loss")
+    single = not isinstance(rows[0], (list, tuple))
+    rows, targets = ([rows], [target]) if single else (rows, _as_list(target, "multi_margin_loss", "target"))
+    if len(targets) != len(rows):
+        raise ValueError(f"multi_margin_loss: got {len(rows)} samples but {len(targets)} targets")
+    m = float(margin)
+    losses = []
+    for i, (row, t) in enumerate(zip(rows, targets)):
+        row = list(row)
+        k = len(row)
+        if type(t) is bool or not isinstance(t, int) or not 0 <= t < k:
+            raise ValueError(f"multi_margin_loss: target[{i}] must be a class index in 0..{k - 1}, got {t!r}")
+        terms = [(row[j] - row[t] + m).relu() for j in range(k) if j != t]
+        losses.append(vsum(terms) * (1.0 / k))
+    return losses if (single and reduction == "none") else _reduce(losses, reduction)
+
+
+def _params(params, where: str) -> list:
+    ps = list(params.parameters()) if hasattr(params, "parameters") else list(params)
+    for i, p in enumerate(ps):
+        if not isinstance(p, Value):
+            raise TypeError(f"{where}: parameter {i} must be a Value, got {type(p).__name__}")
+    return ps
+
+
+def l2_regularization(params, alpha: float = 1e-4) -> Value:
+    """``alpha * sum(p ** 2)`` over a model's parameters (or a list of Values), as ONE dot node.
+
+    >>> l2_regularization([Value(1.0), Value(2.0)], alpha=0.5).data
+    2.5
+    """
+    ps = _params(params, "l2_regularization")
+    return dot(ps, ps) * float(alpha)
+
+
+def l1_regularization(params, alpha: float = 1e-4) -> Value:
+    """``alpha * sum(|p|)`` over a model's parameters (or a list of Values).
+
+    >>> l1_regularization([Value(1.0), Value(-2.0)], alpha=0.5).data
+    1.5
+    """
+    ps = _params(params, "l1_regularization")
+    return vsum([abs(p) for p in ps]) * float(alpha)
+
+
+LOSSES = {
+    "hinge": hinge_loss,
+    "mse": mse_loss,
+    "bce": binary_cross_entropy_with_logits,
+    "cross_entropy": cross_entropy,
+    "multi_margin": multi_margin_loss,
+}

@@ -1,0 +1,275 @@
+"""Optimisers (SGD, Adam, AdamW) and learning-rate schedules, following ``torch.optim``.
+
+>>> from engine import Value
+>>> from nn.optim import SGD, LinearLR
+>>> w = Value(1.0); opt = SGD([w], lr=0.1)
+>>> w.grad = 2.0; opt.step(); round(w.data, 6)
+0.8
+
+Optimisers update ``p.data`` in place from ``p.grad``; they keep their
+state (momentum buffers, Adam moments) in plain float lists, parallel to
+the parameter list.  Schedules set ``optimizer.lr`` each ``step()``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, List, Sequence, Tuple
+
+from engine import Value
+
+
+def _number(name: str, value, where: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+    if type(value) is bool or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{where}: {name} must be a finite number, got {type(value).__name__} {value!r}")
+    if value < minimum or (strict and value == minimum):
+        raise ValueError(f"{where}: {name} must be {'>' if strict else '>='} {minimum}, got {value}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds ``params`` (leaf Values) and ``lr``; ``zero_grad()`` clears their grads."""
+
+    __slots__ = ("params", "lr", "weight_decay")
+
+    def __init__(self, params: Iterable[Value], lr: float, weight_decay: float = 0.0) -> None:
+        where = type(self).__name__
+        if hasattr(params, "parameters"):  # a Module: a common slip, accept it
+            params = params.parameters()
+        try:
+            ps = list(params)
+        except TypeError:
+            raise TypeError(f"{where}: params must be a list of Values (model.parameters()), "
+                            f"got {type(params).__name__}") from None
+        if not ps:
+            raise ValueError(f"{where}: got an empty parameter list; pass model.parameters()")
+        for i, p in enumerate(ps):
+            if not isinstance(p, Value):
+                raise TypeError(f"{where}: params[{i}] must be a Value, got {type(p).__name__} {p!r}")
+        self.params: List[Value] = ps
+        self.lr = _number("lr", lr, where)
+        self.weight_decay = _number("weight_decay", weight_decay, where)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr:g}, params={len(self.params)})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, ``torch.optim.SGD``'s update rule.
+
+    ``g = grad + weight_decay * p``; with momentum ``buf = momentum * buf + (1 - dampening) * g``
+    (``buf = g`` on the first step) and ``g = buf`` (or ``g + momentum * buf`` with nesterov);
+    then ``p -= lr * g``.
+    """
+
+    __slots__ = ("momentum", "dampening", "nesterov", "_buf")
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, momentum: float = 0.0, *,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.momentum = _number("momentum", momentum, "SGD")
+        self.dampening = _number("dampening", dampening, "SGD")
+        if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.nesterov = bool(nesterov)
+        self._buf: List[float] = []
+
+    def step(self) -> None:
+        lr, wd, mom = self.lr, self.weight_decay, self.momentum
+        params = self.params
+        if mom == 0.0:
+            if wd == 0.0:  # the common case: one multiply-subtract per parameter
+                for p in params:
+                    p.data -= lr * p.grad
+            else:
+                for p in params:
+                    p.data -= lr * (p.grad + wd * p.data)
+            return
+        damp, nesterov = 1.0 - self.dampening, self.nesterov
+        buf = self._buf
+        first = not buf
+        if first:
+            buf.extend([0.0] * len(params))
+        for i, p in enumerate(params):
+            g = p.grad + wd * p.data if wd else p.grad
+            b = g if first else mom * buf[i] + damp * g
+            buf[i] = b
+            p.data -= lr * (g + mom * b if nesterov else b)
+
+
+class Adam(Optimizer):
+    """Adam (``torch.optim.Adam``): bias-corrected first and second moments.
+
+    ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2, as torch's
+    Adam); use ``AdamW`` for decoupled weight decay.
+    """
+
+    __slots__ = ("beta1", "beta2", "eps", "t", "_m", "_v", "_decoupled")
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        where = type(self).__name__
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.beta1 = _number("betas[0]", b1, where)
+        self.beta2 = _number("betas[1]", b2, where)
+        if not (self.beta1 < 1.0 and self.beta2 < 1.0):
+            raise ValueError(f"{where}: betas must be in [0, 1), got {betas!r}")
+        self.eps = _number("eps", eps, where)
+        self.t = 0
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+        self._decoupled = False
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2, eps, lr, wd = self.beta1, self.beta2, self.eps, self.lr, self.weight_decay
+        bc1 = 1.0 - b1 ** self.t
+        bc2_sqrt = math.sqrt(1.0 - b2 ** self.t)
+        step_size = lr / bc1  # the same arithmetic order as torch.optim.Adam
+        m, v = self._m, self._v
+        sqrt = math.sqrt
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                if self._decoupled:
+                    p.data *= 1.0 - lr * wd
+                else:
+                    g = g + wd * p.data
+            mi = m[i] = b1 * m[i] + (1.0 - b1) * g
+            vi = v[i] = b2 * v[i] + (1.0 - b2) * g * g
+            p.data -= step_size * mi / (sqrt(vi) / bc2_sqrt + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``torch.optim.AdamW``; default weight_decay 0.01)."""
+
+    __slots__ = ()
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+        self._decoupled = True
+
+
+# ---------------------------------------------------------------------------
+# Learning-rate schedules: like torch.optim.lr_scheduler, call step() once per
+# epoch (or per optimiser step) after optimizer.step().  Closed forms, so the
+# lr at step t does not depend on float drift from earlier steps.
+
+class LRScheduler:
+    """Base: ``base_lr`` is the optimiser's lr at construction; ``step()`` advances one step."""
+
+    __slots__ = ("optimizer", "base_lr", "last_epoch")
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an optimizer (SGD, Adam, ...), "
+                            f"got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def factor(self, t: int) -> float:
+        raise NotImplementedError
+
+    def get_lr(self, t: int = None) -> float:
+        """The learning rate at step ``t`` (default: the current one)."""
+        return self.base_lr * self.factor(self.last_epoch if t is None else t)
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.get_lr()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_lr={self.base_lr:g}, step={self.last_epoch})"
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` steps."""
+
+    __slots__ = ("step_size", "gamma")
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if type(step_size) is bool or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _number("gamma", gamma, "StepLR")
+
+    def factor(self, t: int) -> float:
+        return self.gamma ** (t // self.step_size)
+
+
+class LinearLR(LRScheduler):
+    """Linear from ``start_factor * lr`` to ``end_factor * lr`` over ``total_iters`` steps, then constant.
+
+    Defaults are torch's (1/3 -> 1 over 5 steps, a warm-up).
+
+    micrograd's demo schedule ``lr = 1.0 - 0.9 * k / 100`` is
+    ``LinearLR(SGD(params, lr=1.0), start_factor=1.0, end_factor=0.1, total_iters=100)``.
+    """
+
+    __slots__ = ("start_factor", "end_factor", "total_iters")
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5) -> None:
+        super().__init__(optimizer)
+        self.start_factor = _number("start_factor", start_factor, "LinearLR")
+        self.end_factor = _number("end_factor", end_factor, "LinearLR")
+        if type(total_iters) is bool or not isinstance(total_iters, int) or total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be an int >= 1, got {total_iters!r}")
+        self.total_iters = total_iters
+        optimizer.lr = self.get_lr(0)
+
+    def factor(self, t: int) -> float:
+        t = min(t, self.total_iters)
+        return self.start_factor + (self.end_factor - self.start_factor) * t / self.total_iters
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine from lr down to ``eta_min`` over ``T_max`` steps (no restarts; constant after)."""
+
+    __slots__ = ("T_max", "eta_min")
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if type(T_max) is bool or not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = _number("eta_min", eta_min, "CosineAnnealingLR")
+
+    def get_lr(self, t: int = None) -> float:
+        t = min(self.last_epoch if t is None else t, self.T_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1.0 + math.cos(math.pi * t / self.T_max)) / 2.0
+
+    def factor(self, t: int) -> float:
+        return self.get_lr(t) / self.base_lr if self.base_lr else 0.0
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+SCHEDULES = ("none", "step", "linear", "cosine")
+
+
+def make_scheduler(name: str, optimizer: Optimizer, total_steps: int):
+    """A schedule by name for ``total_steps`` steps: ``none`` (returns None), ``step``
+    (x0.1 every third of the run), ``linear`` (to 0.1x, micrograd's demo) or ``cosine`` (to 0)."""
+    if name == "none":
+        return None
+    if name == "step":
+        return StepLR(optimizer, step_size=max(1, total_steps // 3), gamma=0.1)
+    if name == "linear":
+        return LinearLR(optimizer, 1.0, 0.1, max(1, total_steps))
+    if name == "cosine":
+        return CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
+    raise ValueError(f"make_scheduler: unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
