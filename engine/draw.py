@@ -17,11 +17,13 @@ plain number (``x * 2``) shows the number in the op node (``* 2``).
 Readability limits (all keyword arguments of ``draw_dot``):
 
 * ``max_inputs`` (default ``MAX_INPUTS`` = 12): a fused ``sum``/``dot`` node
-  with more parents draws edges from its first ``max_inputs`` parents (operand
-  order) and collapses the rest into ONE dashed ``... N more inputs`` node.
-  A collapsed parent is still drawn if it also feeds a drawn node some other
-  way.
-* ``top=N``: keep only N Value nodes (the output is always kept), chosen by
+  with more parents draws edges from ``max_inputs`` of them and collapses the
+  rest into ONE dashed ``... N more inputs`` node.  Parents that are results
+  of ops come first (they carry the rest of the graph, e.g. an MLP's hidden
+  units), then leaves (e.g. its weights), each in operand order.  A collapsed
+  parent is still drawn if it also feeds a drawn node some other way.
+* ``top=N``: keep only N Value nodes (the output is always kept), chosen
+  among those still drawable after the ``max_inputs`` collapsing, by
   ``top_by="grad"`` (largest ``|grad|``, ties broken by nearness to the
   output) or ``top_by="depth"`` (nearest the output, counting ops on the
   shortest path).  Inputs of a drawn op that were dropped are summarised in
@@ -314,8 +316,26 @@ def draw_dot(
             if depth.get(id(p), d + 2) > d + 1:
                 depth[id(p)] = d + 1
 
+    # Inputs that get an edge from each op.  Beyond max_inputs, prefer inputs
+    # that are themselves results of ops (they carry the rest of the graph,
+    # e.g. an MLP's hidden units) over leaves (its weights); operand order
+    # otherwise.  The rest collapse into one "... N more inputs" node.
+    shown = {}
+    reach = {id(root)}  # drawable at all: not only behind collapsed inputs
+    for v in reversed(order):
+        if id(v) not in reach:
+            continue
+        ps = v.parents
+        if len(ps) > max_inputs:
+            pick = sorted(range(len(ps)), key=lambda i: (ps[i]._prev is None, i))[:max_inputs]
+            ps = tuple(ps[i] for i in sorted(pick))
+        shown[id(v)] = ps
+        for p in ps:
+            reach.add(id(p))
+    candidates = [v for v in order if id(v) in reach]
+
     # Which Values to draw.
-    if top is not None and top < len(order):
+    if top is not None and top < len(candidates):
         if top_by == "grad":
             def key(v):
                 g = abs(v.grad)
@@ -323,17 +343,11 @@ def draw_dot(
         else:
             def key(v):
                 return (-depth[id(v)], -index[id(v)])
-        ranked = sorted((v for v in order if v is not root), key=key, reverse=True)
+        ranked = sorted((v for v in candidates if v is not root), key=key, reverse=True)
         keep = {id(root)} | {id(v) for v in ranked[: top - 1]}
+        drawn = [v for v in candidates if id(v) in keep]
     else:
-        keep = {id(v) for v in order}
-    # Drop what is only reachable through collapsed fused-op inputs.
-    reach = {id(root)}
-    for v in reversed(order):
-        if id(v) in reach:
-            for p in v.parents[:max_inputs]:
-                reach.add(id(p))
-    drawn = [v for v in order if id(v) in keep and id(v) in reach]
+        drawn = candidates
     drawn_ids = {id(v) for v in drawn}
 
     # Nodes on a path from the highlighted input to the output (forward pass).
@@ -374,9 +388,8 @@ def draw_dot(
         op_hot = id(v) in on_path
         g.node(opname, label=_op_label(v, digits), shape="ellipse", fontsize="10",
                width="0.3", height="0.3", margin="0.04", **(hot if op_hot else {}))
-        ps = v.parents
-        hidden = max(0, len(ps) - max_inputs)
-        for p in ps[:max_inputs]:
+        hidden = len(v.parents) - len(shown[id(v)])
+        for p in shown[id(v)]:
             if id(p) in drawn_ids:
                 e_hot = op_hot and id(p) in on_path
                 g.edge(f"v{index[id(p)]}", opname, **(hot if e_hot else {}))

@@ -396,3 +396,26 @@ def test_missing_graphviz_package_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[viz\]'"):
         draw_dot(Value(1.0).exp())
+
+
+def test_collapsing_keeps_op_results_before_leaves():
+    # like an MLP neuron: many leaf weights first, the hidden unit that carries the graph last
+    x = Value(0.5, label="x")
+    h = x.tanh()
+    h.label = "h"
+    ws = [Value(1.0, label=f"w{i}") for i in range(20)]
+    y = engine.sum(ws + [h])
+    src = draw_dot(y, max_inputs=5).source
+    assert "{ h |" in src and "{ x |" in src   # the subgraph behind h survives
+    assert "{ w3 |" in src and "{ w4 |" not in src
+    assert "... 16 more inputs" in src
+
+
+def test_top_n_counts_only_drawable_nodes():
+    ws = [Value(float(i), label=f"w{i}") for i in range(30)]
+    y = engine.dot(ws, [float(30 - i) for i in range(30)])  # the largest grads sit on w0.. (kept)
+    y.backward()
+    src = draw_dot(y, top=5, max_inputs=3).source
+    assert len(records(src)) == 4   # output + the 3 drawable inputs, though top=5
+    src = draw_dot(y, top=3).source
+    assert len(records(src)) == 3
