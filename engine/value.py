@@ -32,6 +32,7 @@ from typing import Iterable, Union
 
 from . import ops
 from ._state import mode as _mode
+from ._state import publish_to as _publish_to
 from .errors import AnomalyError
 
 Number = Union[int, float]
@@ -211,7 +212,7 @@ _UNARY_TEMPLATE = '''
 def _op_{name}(self):
     x = self.data
     y = {fwd}
-    if _mode.fast:
+    if _ALL_FAST or _mode.fast:
         v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
         v._prev = self; v._local = {d}; v._ctx = None
         return v
@@ -224,7 +225,7 @@ def {method}(self, other):
     if isinstance(other, Value):
         b = other.data
         y = {fwd}
-        if _mode.fast:
+        if _ALL_FAST or _mode.fast:
             v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
             v._prev = (self, other); v._local = ({da}, {db}); v._ctx = None
             return v
@@ -233,7 +234,7 @@ def {method}(self, other):
     if b is None:
         return NotImplemented
     y = {fwd}
-    if _mode.fast:
+    if _ALL_FAST or _mode.fast:
         v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
         v._prev = self; v._local = {da}; v._ctx = b
         return v
@@ -250,7 +251,7 @@ def {method}(self, other):
     if a is None:
         return NotImplemented
     y = {fwd}
-    if _mode.fast:
+    if _ALL_FAST or _mode.fast:
         v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{rname}"
         v._prev = self; v._local = {db}; v._ctx = a
         return v
@@ -265,6 +266,7 @@ _UNARY_DUNDER = {"neg": "__neg__", "abs": "__abs__"}
 def _generate() -> None:
     ns = {"Value": Value, "_new": _new, "_mode": _mode, "_slow_unary": _slow_unary,
           "_slow_binary": _slow_binary, "_const_operand": _const_operand, **ops.FLOAT_HELPERS}
+    _publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
     for name, (fwd, d) in ops.UNARY.items():
         exec(_UNARY_TEMPLATE.format(name=name, fwd=fwd, d=d), ns)  # noqa: S102 - our own table
         fn = ns[f"_op_{name}"]  # prefixed: a method named e.g. `abs` must not shadow the builtin in ns
@@ -285,6 +287,8 @@ def _generate() -> None:
             setattr(Value, method, fn)
 
 
+_ALL_FAST = True  # kept up to date by _state.publish_to
+_publish_to(globals())  # engine.sum / engine.dot read _ALL_FAST too
 _generate()
 
 
@@ -315,7 +319,7 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
             if t is not float:
                 v = _as_float(v, f"engine.sum: element {i}")
             total += v
-    if not prev or (not _mode.fast and _unrecorded("sum", prev, total)):
+    if not prev or (not (_ALL_FAST or _mode.fast) and _unrecorded("sum", prev, total)):
         return _leaf(total)
     prev = tuple(prev)
     return _node(total, "sum", prev, (1.0,) * len(prev), None)
@@ -351,19 +355,19 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
         if tb == _ONLY_VALUE:
             bd = [w.data for w in b]
             y = _fsum_products(ad, bd)
-            if not _mode.fast and _unrecorded("dot", a, y):
+            if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
                 return _leaf(y)
             # prev is a then b, so create_graph pairs a[i] with prev[n + i]: ctx = n
             return _node(y, "dot", (*a, *b), (*bd, *ad), n)
         if tb == _ONLY_FLOAT:
             y = _fsum_products(ad, b)
-            if not _mode.fast and _unrecorded("dot", a, y):
+            if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
                 return _leaf(y)
             return _node(y, "dot", tuple(a), tuple(b), None)
         if tb == _VALUE_AND_FLOAT:  # e.g. a neuron's dot(w + [bias], x + [1.0])
             bd = [w.data if type(w) is Value else w for w in b]
             y = _fsum_products(ad, bd)
-            if not _mode.fast and _unrecorded("dot", a, y):
+            if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
                 return _leaf(y)
             bv = [i for i, w in enumerate(b) if type(w) is Value]
             prev = (*a, *[b[i] for i in bv])
@@ -396,7 +400,7 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
             else:
                 wd = w if type(w) is float else _as_float(w, f"engine.dot: b[{i}]")
         y += xd * wd
-    if not prev or (not _mode.fast and _unrecorded("dot", prev, y)):
+    if not prev or (not (_ALL_FAST or _mode.fast) and _unrecorded("dot", prev, y)):
         return _leaf(y)
     return _node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
 
