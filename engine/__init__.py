@@ -6,7 +6,7 @@
 >>> round(c.data, 4), round(a.grad, 4), round(b.grad, 4)
 (6.3893, 7.3876, 0.001)
 """
-from .autograd import backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import backward, detect_anomaly, enable_grad, gc_paused, grad, is_grad_enabled, no_grad
 from .errors import AnomalyError, GradcheckError
 from .gradcheck import gradcheck, numeric_grad
 from .graph import formula, topological_order
@@ -26,6 +26,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "Value", "dot", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-    "detect_anomaly", "gradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
+    "detect_anomaly", "gc_paused", "gradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
     "topological_order", "formula", "draw_dot",
 ]

@@ -326,3 +326,24 @@ def test_grad_bad_input():
         grad(1.0, [x])
     with pytest.raises(TypeError, match=r"inputs\[0\]"):
         grad(x * 2, [1.0])
+
+
+def test_gc_paused_restores_the_collector_even_on_errors():
+    assert gc.isenabled()
+    with engine.gc_paused():
+        assert not gc.isenabled()
+        with engine.gc_paused():  # nested
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with engine.gc_paused():
+            raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with engine.gc_paused():
+            pass
+        assert not gc.isenabled()  # was off before: stays off
+    finally:
+        gc.enable()
