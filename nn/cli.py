@@ -187,7 +187,7 @@ def cmd_train(args) -> int:
     from .data import load_dataset, train_val_split
     from .io import atomic_write_text, save_model
     from .optim import OPTIMIZERS, make_scheduler
-    from .train import evaluate, fit
+    from .train import DEFAULT_LR, evaluate, fit
 
     preset = PRESETS[args.dataset]
     samples = args.samples if args.samples is not None else preset["samples"]
@@ -195,7 +195,7 @@ def cmd_train(args) -> int:
     loss = args.loss if args.loss is not None else preset["loss"]
     opt_name = args.optimizer if args.optimizer is not None else preset["optimizer"]
     lr = args.lr if args.lr is not None else (preset["lr"] if opt_name == preset["optimizer"] else
-                                              {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}[opt_name])
+                                              DEFAULT_LR[opt_name])
     schedule = args.schedule if args.schedule is not None else preset["schedule"]
     l2 = args.l2 if args.l2 is not None else preset["l2"]
     out_dir = args.out if args.out is not None else os.path.join("runs", args.dataset)

@@ -21,6 +21,10 @@ from . import losses as L
 from .module import Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 
+# fit()'s learning rates when none is given: toy 2-D problems with a few
+# hundred steps want bigger steps than torch's Adam default of 1e-3 (measured:
+# Adam at 1e-3 reaches 87% on moons in 100 full-batch epochs, at 1e-2 100%).
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
 BINARY_LOSSES = ("hinge", "bce", "mse")
 MULTICLASS_LOSSES = ("cross_entropy", "multi_margin")
 
@@ -126,7 +130,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
 
     * ``y``: int class labels (0/1 for one-output models, 0..K-1 for K outputs).
     * ``optimizer``: an ``Optimizer`` on ``model.parameters()``, or ``"sgd"``/``"adam"``/
-      ``"adamw"`` with ``lr`` (default: the optimiser's own default lr).
+      ``"adamw"`` with ``lr`` (default: 0.01 for adam/adamw, 0.1 for sgd; see ``DEFAULT_LR``).
     * ``loss``: ``"auto"`` (hinge for one output, cross_entropy for K), ``"hinge"``,
       ``"bce"``, ``"mse"``, ``"cross_entropy"``, ``"multi_margin"``, or
       ``fn(outputs, labels) -> Value``.
@@ -176,7 +180,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         if lr is not None:
             opt.lr = float(lr)
     elif optimizer in OPTIMIZERS:
-        opt = OPTIMIZERS[optimizer](params) if lr is None else OPTIMIZERS[optimizer](params, lr=lr)
+        opt = OPTIMIZERS[optimizer](params, lr=DEFAULT_LR[optimizer] if lr is None else lr)
     else:
         raise ValueError(f"{where}: optimizer must be an Optimizer or one of {', '.join(OPTIMIZERS)}, "
                          f"got {optimizer!r}")

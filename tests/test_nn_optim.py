@@ -1,0 +1,172 @@
+"""nn.optim: SGD/Adam/AdamW against torch.optim step by step; schedules against torch's."""
+import math
+
+import pytest
+
+from engine import Value, dot
+from nn import MLP
+from nn.optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR, make_scheduler
+
+INIT = [0.5, -1.2, 2.0, 0.05]
+COEF = [1.0, -2.0, 0.5, 3.0]
+
+
+def _loss_ours(ps):
+    # a non-quadratic loss so the gradients change from step to step
+    return (dot(ps, COEF)).tanh() * 2.0 + dot(ps, ps) * 0.3
+
+
+def _run_ours(make_opt, steps=6):
+    ps = [Value(x) for x in INIT]
+    opt = make_opt(ps)
+    for _ in range(steps):
+        opt.zero_grad()
+        _loss_ours(ps).backward()
+        opt.step()
+    return [p.data for p in ps]
+
+
+def _run_torch(torch, make_opt, steps=6):
+    p = torch.tensor(INIT, dtype=torch.float64, requires_grad=True)
+    c = torch.tensor(COEF, dtype=torch.float64)
+    opt = make_opt([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.tanh((p * c).sum()) * 2.0 + (p * p).sum() * 0.3
+        loss.backward()
+        opt.step()
+    return p.detach().tolist()
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("kw", [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, weight_decay=0.01),
+    dict(lr=0.05, momentum=0.5, dampening=0.1),
+    dict(lr=0.05, momentum=0.9, nesterov=True),
+    dict(lr=0.1, weight_decay=0.1),
+])
+def test_sgd_matches_torch(torch, kw):
+    ours = _run_ours(lambda ps: SGD(ps, **kw))
+    theirs = _run_torch(torch, lambda ps: torch.optim.SGD(ps, **kw))
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(lr=0.05),
+    dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6),
+    dict(lr=0.05, weight_decay=0.1),
+])
+def test_adam_matches_torch(torch, kw):
+    ours = _run_ours(lambda ps: Adam(ps, **kw), steps=8)
+    theirs = _run_torch(torch, lambda ps: torch.optim.Adam(ps, **kw), steps=8)
+    assert ours == pytest.approx(theirs, rel=1e-10, abs=1e-13)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.05), dict(lr=0.05, weight_decay=0.3)])
+def test_adamw_matches_torch(torch, kw):
+    ours = _run_ours(lambda ps: AdamW(ps, **kw), steps=8)
+    theirs = _run_torch(torch, lambda ps: torch.optim.AdamW(ps, **kw), steps=8)
+    assert ours == pytest.approx(theirs, rel=1e-10, abs=1e-13)
+
+
+def test_sgd_by_hand():
+    w = Value(1.0)
+    opt = SGD([w], lr=0.1, momentum=0.5)
+    w.grad = 2.0
+    opt.step()
+    assert w.data == pytest.approx(0.8)
+    opt.zero_grad()
+    assert w.grad == 0.0
+    w.grad = 2.0
+    opt.step()  # buf = 0.5 * 2 + 2 = 3
+    assert w.data == pytest.approx(0.5)
+
+
+def test_optimizer_accepts_module_and_rejects_bad_params():
+    m = MLP(2, [3, 1], seed=0)
+    assert SGD(m).params == m.parameters()
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([])
+    with pytest.raises(TypeError, match="params\\[1\\] must be a Value"):
+        Adam([Value(1.0), 2.0])
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        SGD([Value(1.0)], lr=-1.0)
+    with pytest.raises(TypeError, match="lr must be a finite number"):
+        Adam([Value(1.0)], lr="fast")
+    with pytest.raises(ValueError, match="betas"):
+        Adam([Value(1.0)], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="nesterov"):
+        SGD([Value(1.0)], nesterov=True)
+
+
+def _lrs(sched, opt, n):
+    out = [opt.lr]
+    for _ in range(n):
+        opt.step()
+        sched.step()
+        out.append(opt.lr)
+    return out
+
+
+def _torch_lrs(torch, make, n, lr=1.0):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = make(opt)
+    out = [opt.param_groups[0]["lr"]]
+    for _ in range(n):
+        opt.step()
+        sched.step()
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+def test_schedules_match_torch(torch):
+    S = torch.optim.lr_scheduler
+    cases = [
+        (lambda o: StepLR(o, 3, 0.5), lambda o: S.StepLR(o, 3, 0.5), 12),
+        (lambda o: LinearLR(o, 1.0, 0.1, 100), lambda o: S.LinearLR(o, 1.0, 0.1, 100), 12),
+        (lambda o: LinearLR(o), lambda o: S.LinearLR(o), 12),
+        # torch's cosine rises again after T_max (it is periodic); ours stays at eta_min
+        (lambda o: CosineAnnealingLR(o, 10, 0.01), lambda o: S.CosineAnnealingLR(o, 10, 0.01), 10),
+    ]
+    for ours, theirs, n in cases:
+        opt = SGD([Value(0.0)], lr=1.0)
+        assert _lrs(ours(opt), opt, n) == pytest.approx(_torch_lrs(torch, theirs, n), rel=1e-9, abs=1e-12)
+    opt = SGD([Value(0.0)], lr=1.0)
+    assert _lrs(CosineAnnealingLR(opt, 10, 0.01), opt, 14)[10:] == [0.01] * 5
+
+
+def test_micrograd_schedule():
+    opt = SGD([Value(0.0)], lr=1.0)
+    sched = LinearLR(opt, 1.0, 0.1, 100)
+    lrs = _lrs(sched, opt, 100)
+    assert lrs[:100] == pytest.approx([1.0 - 0.9 * k / 100 for k in range(100)])
+
+
+def test_make_scheduler():
+    opt = SGD([Value(0.0)], lr=2.0)
+    assert make_scheduler("none", opt, 10) is None
+    cos = make_scheduler("cosine", opt, 10)
+    assert cos.get_lr(10) == pytest.approx(0.0) and cos.get_lr(5) == pytest.approx(1.0)
+    assert make_scheduler("step", SGD([Value(0.0)], lr=1.0), 9).get_lr(3) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown schedule 'exp'"):
+        make_scheduler("exp", opt, 10)
+    with pytest.raises(TypeError, match="expected an optimizer"):
+        StepLR("sgd", 3)
+
+
+def test_sgd_decreases_a_quadratic():
+    ps = [Value(3.0), Value(-2.0)]
+    opt = SGD(ps, lr=0.1, momentum=0.9)
+    for _ in range(200):
+        opt.zero_grad()
+        dot(ps, ps).backward()
+        opt.step()
+    assert math.hypot(*(p.data for p in ps)) < 1e-2
