@@ -9,9 +9,9 @@ import math
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 
-from engine import GradcheckError, Value, grad  # noqa: E402
+from engine import GradcheckError, Value, grad, no_grad  # noqa: E402
 from engine.gradcheck import gradgradcheck  # noqa: E402
 from engine.strategies import Expression, expressions  # noqa: E402
 
@@ -23,8 +23,8 @@ def torch():
 
 
 def close(a: float, b: float, scale: float, rel: float = 1e-9) -> bool:
-    """Relative closeness with an absolute floor for sums that cancel to ~0."""
-    return a == b or abs(a - b) <= rel * max(abs(a), abs(b), 1e-6 * scale)
+    """Relative closeness plus an absolute 1e-12 * scale for sums that cancel to ~0 (x / x)."""
+    return a == b or abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-12 * scale
 
 
 def engine_hessian(e: Expression):
@@ -104,6 +104,29 @@ def test_second_derivatives_match_torch_double_backward(torch, e):
             th = [0.0] * n
         for j in range(n):
             assert close(hess[i][j], th[j], scale), f"d2/dx{i}dx{j}: engine {hess[i][j]!r} vs torch {th[j]!r}"
+
+
+# Third derivatives: gradgradcheck of a create_graph gradient.  Fewer examples
+# (each one costs ~n times more), scaled from the active profile.
+@settings(settings.default, max_examples=max(10, settings.default.max_examples // 4))
+@given(expressions(max_inputs=3, max_steps=6))
+def test_third_derivatives_match_finite_differences(e):
+    def d_dx0(*xs):
+        return grad(e(*xs), list(xs), create_graph=True)[0]
+
+    assert gradgradcheck(d_dx0, e.inputs)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: grad(create_graph=True) inside no_grad() builds no graph, so second "
+    "derivatives are silently 0; PyTorch builds it (create_graph turns grad mode on for the "
+    "backward pass). Fix: enable grad mode inside autograd._grad_graph."))
+def test_create_graph_inside_no_grad_still_builds_the_graph():
+    x = Value(0.7)
+    y = x ** 4.0
+    with no_grad():
+        (g,) = grad(y, [x], create_graph=True)
+    assert grad(g, [x])[0] == pytest.approx(12 * 0.7 ** 2)
 
 
 # --- gradgradcheck itself -------------------------------------------------------------

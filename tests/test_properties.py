@@ -35,15 +35,15 @@ def torch_run(torch, e: Expression, requires_grad: bool = True):
 
 
 def close(a: float, b: float, scale: float, rel: float = 1e-9) -> bool:
-    """|a - b| <= rel * max(|a|, |b|), with an absolute floor rel * 1e-6 * scale.
+    """|a - b| <= rel * max(|a|, |b|) + 1e-12 * scale.
 
-    Why the floor: a gradient that is a sum of large terms cancelling to ~0
-    has no meaningful relative precision; ``scale`` is the largest
-    magnitude in play (the other gradients, the output).
+    Why the absolute term: a gradient that is a sum of terms cancelling to
+    ~0 (d/dx of x / x) has no meaningful relative precision (engine 0.0 vs
+    torch 3.6e-15 was seen); ``scale`` is the largest magnitude in play.
     """
     if a == b:
         return True
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-6 * scale)
+    return abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-12 * scale
 
 
 def engine_grads(e: Expression):
@@ -125,7 +125,8 @@ def test_drawn_points_are_inside_every_op_domain(e):
 def test_every_op_form_and_sharing_is_drawn():
     seen = set()
 
-    @settings(max_examples=300, database=None)
+    # derandomize: a fixed sequence of examples, so this coverage check cannot flake
+    @settings(max_examples=400, database=None, derandomize=True)
     @given(expressions())
     def collect(e):
         for v in _walk(e):
