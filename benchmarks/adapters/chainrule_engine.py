@@ -117,19 +117,29 @@ extra_w3 = {"dot": w3_dot}
 
 # --- W4 -----------------------------------------------------------------------
 def w4(X, Y, weights, steps):
-    """micrograd's demo loop with nn's API (MLP, hinge_loss, l2_regularization, plain SGD step).
+    """What `chainrule train --dataset moons` runs (its moons preset is micrograd's demo:
+    hinge loss, SGD lr 1.0 with a linear decay to 0.1, l2 1e-4, full batch), minus the
+    pictures and files: nn.train.fit on the shared data and initial weights."""
+    try:
+        from nn.optim import SGD
+        from nn.train import fit
+    except ImportError:  # nn without its trainer yet: micrograd's loop on nn's model
+        return _w4_manual(X, Y, weights, steps)
+    model, _ = _model(weights)
+    hist = fit(model, X, Y, epochs=steps, optimizer=SGD(model.parameters(), lr=1.0), loss="hinge",
+               schedule="linear", l2=1e-4, progress=False)
+    return hist["loss"][-1], hist["accuracy"][-1]
 
-    TODO(issue 8): switch to the `chainrule train` loop once nn ships its trainer.
-    """
+
+def _w4_manual(X, Y, weights, steps):
     from workloads import accuracy, lr_at
     s = w1_setup(X, Y, weights)
-    params = s["params"]
     for k in range(steps):
         loss = w1_forward(s)
         w1_zero_grad(s)
         loss.backward()
         lr = lr_at(k, steps)
-        for p in params:
+        for p in s["params"]:
             p.data -= lr * p.grad
     return loss.data, accuracy([sc.data for sc in s["scores"]], Y)
 
