@@ -552,7 +552,10 @@ def expressions(*, min_inputs: int = 1, max_inputs: int = 5, max_steps: int = 8,
         raise ValueError(f"expressions: need 1 <= min_inputs <= max_inputs, got {min_inputs}, {max_inputs}")
     if max_steps < max(1, len(req)):
         raise ValueError(f"expressions: max_steps must be >= max(1, number of required ops), got {max_steps}")
-    cfg = _Config(names, unary, binary, extras, dict(domains or {}), req,
+    domains = dict(domains or {})
+    if set(domains) - set(names):
+        raise ValueError(f"expressions(domains=...): op(s) {sorted(set(domains) - set(names))} are not drawn")
+    cfg = _Config(names, unary, binary, extras, domains, req,
                   min_inputs, max_inputs, max_steps, constants)
     return _expressions(cfg)
 
