@@ -306,25 +306,27 @@ def _pictures(model, history, Xtr, ytr, Xval, yval, paths, dataset) -> List[str]
         except OSError as e:
             raise _Failure(f"cannot write pictures: {e.strerror or e}") from None
     try:
-        _graph_svg(model, Xtr[0], paths["graph.svg"])
+        _graph_svg(model, Xtr, paths["graph.svg"])
         written.append("graph.svg")
     except Exception as e:  # noqa: BLE001 - the picture is optional: never fail the run for it
         _warn(f"could not draw graph.svg ({type(e).__name__}: {e}); the rest of the run is fine")
     return written
 
 
-def _graph_svg(model, sample, path: str) -> None:
+def _graph_svg(model, samples, path: str) -> None:
     """Draw one sample's forward pass through the model's first neuron, with its gradients.
 
     One neuron keeps the picture readable (the full 2-16-16-1 graph has
     hundreds of nodes): inputs x0, x1, weights w0, w1, bias b, the fused
-    dot node, the activation.
+    dot node, the activation.  The sample is the first one that the neuron
+    is active on, so the gradients shown are not all zero.
     """
     from engine import Value, dot
     from engine.draw import draw_dot, render_to_file
 
-    first = model.modules[0]
-    neuron = first.neurons[0]
+    neuron = model.modules[0].neurons[0]
+    wb = [p.data for p in neuron.w] + [neuron.b.data]
+    sample = next((x for x in samples if sum(w * v for w, v in zip(wb, list(x) + [1.0])) > 0), samples[0])
     xs = [Value(float(v), label=f"x{i}") for i, v in enumerate(sample)]
     ws = [Value(w.data, label=f"w{i}") for i, w in enumerate(neuron.w)]
     b = Value(neuron.b.data, label="b")

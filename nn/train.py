@@ -308,7 +308,7 @@ def plot_history(history: Dict[str, list], path, *, title: str = "") -> None:
 
 
 def plot_decision_boundary(model: Module, X: Sequence, y: Sequence, path, *, X_val: Optional[Sequence] = None,
-                           y_val: Optional[Sequence] = None, resolution: int = 60, title: str = "") -> None:
+                           y_val: Optional[Sequence] = None, resolution: int = 80, title: str = "") -> None:
     """Write a PNG of the model's predicted class over the plane, with the data points on top
     (training points as dots, validation points as crosses)."""
     pts = list(X) + (list(X_val) if X_val is not None else [])

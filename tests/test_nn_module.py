@@ -325,3 +325,37 @@ def test_sequential_and_custom_module():
     c = Custom()
     assert len(c.parameters()) == 3
     assert set(c.state_dict()) == {"0.weight", "0.bias"}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP(2, [5, 5, 1], seed=0),
+    lambda: MLP(2, [5, 3], activation="tanh", seed=1),
+    lambda: MLP(2, [4, 4, 2], activation="sigmoid", seed=2, dropout=0.3),
+    lambda: MLP(2, [4, 1], batchnorm=True, seed=3),
+    lambda: Sequential(Layer(2, 3, "sigmoid", seed=0), Layer(3, 1, "linear", seed=1)),
+])
+def test_predict_equals_graph_forward_exactly(make):
+    model = make()
+    xs = [[0.3, -1.2], [5.0, 2.0], [-40.0, 60.0], [0, 1]]
+    if any(isinstance(m, BatchNorm) for _, m in model.named_modules()):
+        model.forward_batch(xs)  # move the running statistics away from (0, 1)
+    got = model.predict(xs)
+    assert model.training  # restored
+    model.eval()
+    for x, g in zip(xs, got):
+        out = model(x)
+        assert g == (out.data if isinstance(out, Value) else [v.data for v in out])
+
+
+def test_predict_checks_input_length():
+    with pytest.raises(ValueError, match="expected an input of length 2, got 3"):
+        MLP(2, [3, 1]).predict([[1.0, 2.0, 3.0]])
+
+
+def test_import_nn_is_light():
+    import subprocess
+    import sys
+    code = ("import sys, nn, nn.train, nn.io, nn.cli, nn.data, nn.losses, nn.optim; "
+            "print(sorted(m for m in ('matplotlib', 'tqdm', 'graphviz', 'torch', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
