@@ -440,7 +440,7 @@ def _draw_step(draw: Callable, cfg: _Config, values: list, op: str, prefer: Opti
         y = sum(_val(values, x) * _val(values, w) for x, w in zip(a, b))
         return Step("dot", (tuple(a), tuple(b))) if _finite_bounded(y) else None
 
-    if op in cfg.unary or (op in cfg.extras and cfg.extras[op].__arity__ == 1):
+    if op in cfg.unary or (op in cfg.extras and cfg.extras[op].arity == 1):
         i = pick([i for i in pool if _applicable(cfg, op, [values[i]], [False])])
         return None if i is None else Step(op, (Ref(i),))
 
@@ -487,7 +487,7 @@ class _Extra:
 
     def __init__(self, fn: Callable, arity: int) -> None:
         self.fn = fn
-        self.__arity__ = arity
+        self.arity = arity
 
     def __call__(self, *args: Any) -> Any:
         return self.fn(*args)
