@@ -8,7 +8,7 @@
 """
 from .autograd import backward, detect_anomaly, enable_grad, gc_paused, grad, is_grad_enabled, no_grad
 from .errors import AnomalyError, GradcheckError
-from .gradcheck import gradcheck, numeric_grad
+from .gradcheck import gradcheck, gradgradcheck, numeric_grad
 from .graph import formula, topological_order
 from .value import Value, dot
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
@@ -26,6 +26,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "Value", "dot", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-    "detect_anomaly", "gc_paused", "gradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
+    "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
     "topological_order", "formula", "draw_dot",
 ]

@@ -283,6 +283,16 @@ def local_derivatives_as_values(v: Value) -> list:
 
 
 def _grad_graph(output: Value, inputs: list) -> tuple:
+    # create_graph asks for a graph: record even inside no_grad (as PyTorch does).
+    saved = _mode.grad_enabled
+    _mode.set(grad_enabled=True)
+    try:
+        return _grad_graph_recording(output, inputs)
+    finally:
+        _mode.set(grad_enabled=saved)
+
+
+def _grad_graph_recording(output: Value, inputs: list) -> tuple:
     grads = {output: 1.0}
     if output._prev is not None:
         for v in reversed(_postorder(output)):

@@ -117,10 +117,7 @@ def test_third_derivatives_match_finite_differences(e):
     assert gradgradcheck(d_dx0, e.inputs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: grad(create_graph=True) inside no_grad() builds no graph, so second "
-    "derivatives are silently 0; PyTorch builds it (create_graph turns grad mode on for the "
-    "backward pass). Fix: enable grad mode inside autograd._grad_graph."))
+# create_graph turns grad mode on for the backward pass, as in PyTorch.
 def test_create_graph_inside_no_grad_still_builds_the_graph():
     x = Value(0.7)
     y = x ** 4.0
