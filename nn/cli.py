@@ -26,7 +26,7 @@ PRESETS = {
     "moons":   dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
     "circles": dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
     "xor":     dict(samples=100, hidden=[16, 16], loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4),
-    "spirals": dict(samples=150, hidden=[32, 32], loss="cross_entropy", optimizer="adam", lr=0.02, schedule="none",
+    "spirals": dict(samples=150, hidden=[16, 16], loss="cross_entropy", optimizer="adam", lr=0.02, schedule="none",
                     l2=0.0),
     "blobs":   dict(samples=150, hidden=[16, 16], loss="cross_entropy", optimizer="adam", lr=0.02, schedule="none",
                     l2=0.0),
@@ -99,8 +99,8 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser(
         "train", help="train an MLP on a built-in 2-D dataset and write the model and pictures",
-        description="Train an MLP on a built-in 2-D dataset. Prints progress and the final accuracies, and writes "
-                    "model.json, metrics.json, loss.png, boundary.png and graph.svg into --out.",
+        description="Train an MLP on a built-in 2-D dataset. Prints progress and the final accuracies,\n"
+                    "and writes model.json, metrics.json, loss.png, boundary.png and graph.svg into --out.",
         epilog=_preset_help() + "\n\nexample:\n  chainrule train --dataset moons --epochs 100 --out runs/moons",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which dataset (default: moons)")
@@ -123,7 +123,8 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
                         "(default: per dataset)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help="optimiser (default: per dataset)")
     p.add_argument("--lr", type=_float_range(0.0, low_open=True), default=None,
-                   help="learning rate (default: per dataset)")
+                   help="learning rate (default: per dataset; 0.01 for adam/adamw, 0.1 for sgd when "
+                        "--optimizer is not the dataset's own)")
     p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
                    help="learning-rate schedule over the epochs: linear = to 0.1x, step = x0.1 every third, "
                         "cosine = to 0 (default: per dataset)")

@@ -447,7 +447,10 @@ class Layer(Module):
         def f(x: list) -> list:
             if len(x) != nin:
                 raise ValueError(f"Layer: expected an input of length {nin}, got {len(x)}")
-            x = [float(v) for v in x] + [1.0]
+            try:
+                x = [float(v) for v in x] + [1.0]
+            except (TypeError, ValueError):
+                raise TypeError(f"Layer: inputs must be numbers, got {x!r}"[:200]) from None
             out = []
             for row in rows:
                 y = 0.0

@@ -328,7 +328,14 @@ def plot_decision_boundary(model: Module, X: Sequence, y: Sequence, path, *, X_v
     fig = _figure(6, 5.4)
     ax = fig.subplots()
     cmap = "coolwarm" if k == 2 else "viridis"
-    ax.contourf(gx, gy, Z, levels=[c - 0.5 for c in range(k + 1)], cmap=cmap, alpha=0.35)
+    import matplotlib
+    cm = matplotlib.colormaps[cmap]
+    for c in range(k):
+        # one filled region per class: a single contourf over class ids would
+        # interpolate through the ids in between (a fake class-1 band on 0|2 borders)
+        mask = [[1.0 if z == c else 0.0 for z in row] for row in Z]
+        if any(any(r) for r in mask):
+            ax.contourf(gx, gy, mask, levels=[0.5, 1.5], colors=[cm(c / (k - 1))], alpha=0.35)
     ax.scatter([p[0] for p in X], [p[1] for p in X], c=list(y), cmap=cmap, vmin=0, vmax=k - 1,
                s=22, edgecolors="k", linewidths=0.5, label="train")
     if X_val is not None and len(X_val):

@@ -131,3 +131,16 @@ def test_accuracy_helper():
     assert accuracy([[0.1, 0.9], [Value(3.0), Value(1.0)]], [1, 1]) == 0.5
     with pytest.raises(ValueError, match="2 outputs but 1 labels"):
         accuracy([1.0, 2.0], [1])
+
+
+def test_pictures_are_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nn.train import plot_decision_boundary, plot_history
+    X, y, k = load_dataset("blobs", 30, seed=0)
+    model = MLP(2, [4, k], seed=0)
+    h = fit(model, X, y, epochs=2, progress=False)
+    plot_history(h, tmp_path / "loss.png")
+    plot_decision_boundary(model, X, y, tmp_path / "b.png", X_val=X[:5], y_val=y[:5], resolution=20)
+    for name in ("loss.png", "b.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.png", "loss.png"]  # no temp files left
