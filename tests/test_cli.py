@@ -129,3 +129,14 @@ def test_corrupted_model_file_error_is_documented(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match=r"'0.weight'\[0\]\[1\] must be a number, got str 'oops'"):
         load_model(path)
+
+
+def test_graph_subcommand_is_dispatched_with_the_same_error_handling(tmp_path, capsys):
+    # the subcommand itself belongs to nn/cli_graph.py; here: cli.py's dispatch and exit codes
+    assert main(["graph", "tanh(x*", "--at", "x=2", "-o", str(tmp_path / "g.dot")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule graph: error:") and len(err.strip().splitlines()) == 1
+    assert main(["graph", "x*w", "--at", "x=2,w=3", "-o", str(tmp_path / "g.dot")]) == 0
+    assert "digraph" in (tmp_path / "g.dot").read_text()
+    assert main(["graph", "x*w", "--at", "x=2,w=3", "-o", str(tmp_path / "missing" / "dir" / "g.dot")]) == 1
+    assert "Traceback" not in capsys.readouterr().err
