@@ -97,7 +97,7 @@ def test_w2_w3_w4_agree(name, data):
 
 
 def test_worker_runs_a_cell_in_a_subprocess():
-    p = subprocess.run([sys.executable, os.path.join(BENCH, "worker.py"), "chainrule", "W2-200", "--repeats", "1"],
+    p = subprocess.run([sys.executable, os.path.join(BENCH, "worker.py"), "chainrule", "W2-200", "--repeats", "1", "--min-time", "0"],
                        capture_output=True, text=True, timeout=120)
     line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
     assert line, p.stderr
