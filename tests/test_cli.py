@@ -140,3 +140,29 @@ def test_graph_subcommand_is_dispatched_with_the_same_error_handling(tmp_path, c
     assert "digraph" in (tmp_path / "g.dot").read_text()
     assert main(["graph", "x*w", "--at", "x=2,w=3", "-o", str(tmp_path / "missing" / "dir" / "g.dot")]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_failed_graph_renderer_only_warns(tmp_path, capsys, monkeypatch):
+    import engine.draw
+
+    def broken(*a, **k):
+        raise RuntimeError("no renderer here")
+    monkeypatch.setattr(engine.draw, "render_to_file", broken)
+    out = tmp_path / "r"
+    assert main(["train", *FAST, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: could not draw graph.svg (RuntimeError: no renderer here)" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (out / "boundary.png").exists() and not (out / "graph.svg").exists()
+
+
+def test_graph_svg_shows_one_neuron(tmp_path, capsys):
+    pytest.importorskip("graphviz")
+    out = tmp_path / "g"
+    assert main(["train", *FAST, "--out", str(out)]) == 0
+    if not (out / "graph.svg").exists():
+        pytest.skip("no Graphviz renderer available: " + capsys.readouterr().err.strip())
+    svg = (out / "graph.svg").read_text()
+    for label in ("w0", "w1", "x0", "x1", "dot", "relu"):
+        assert f">{label}<" in svg or label in svg
+    assert svg.count("<g id=\"node") <= 12  # small enough to read

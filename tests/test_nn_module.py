@@ -359,3 +359,19 @@ def test_import_nn_is_light():
             "print(sorted(m for m in ('matplotlib', 'tqdm', 'graphviz', 'torch', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_contract_snippet():
+    from nn import SGD
+    model = MLP(2, [16, 16, 1], seed=0)
+    score = model([0.5, -1.0])
+    params = model.parameters()
+    opt = SGD(params, lr=0.05)
+    before = [p.data for p in params]
+    loss = score * score
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+    assert any(p.data != b for p, b in zip(params, before))
+    assert all(p.grad == 0.0 for p in params)
+    assert model([0.5, -1.0]).data ** 2 < loss.data  # one small step downhill
