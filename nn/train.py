@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from engine import Value, gc_paused, no_grad
 
 from . import losses as L
-from .module import Module
+from .module import BatchNorm, Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 
 # fit()'s learning rates when none is given: toy 2-D problems with a few
@@ -208,6 +208,10 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
             epoch_iter = bar
 
     idx = list(range(n))
+    starts = list(range(0, n, bs))
+    if len(starts) > 1 and n - starts[-1] == 1 and any(isinstance(m, BatchNorm) for _, m in model.named_modules()):
+        starts.pop()  # BatchNorm cannot normalise a batch of one: fold the last sample into the previous batch
+    ends = starts[1:] + [n]
     model.train()
     try:
         for epoch in epoch_iter:
@@ -216,8 +220,8 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
             total_loss = 0.0
             correct = 0
             lr_now = opt.lr
-            for s in range(0, n, bs):
-                part = idx[s:s + bs]
+            for s, e in zip(starts, ends):
+                part = idx[s:e]
                 xb = [X[i] for i in part]
                 yb = [y[i] for i in part]
                 # The graph has no reference cycles, so the cyclic GC only

@@ -144,3 +144,9 @@ def test_pictures_are_png(tmp_path):
     for name in ("loss.png", "b.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.png", "loss.png"]  # no temp files left
+
+
+def test_batchnorm_never_gets_a_batch_of_one():
+    X, y = make_moons(21, seed=0)  # 21 = 2 * 10 + 1
+    h = fit(MLP(2, [4, 1], batchnorm=True, seed=0), X, y, epochs=2, batch_size=10, progress=False)
+    assert len(h["loss"]) == 2 and all(math.isfinite(v) for v in h["loss"])
