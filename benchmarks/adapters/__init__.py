@@ -23,6 +23,7 @@ import importlib
 # engine name -> module in this package (micrograd_nogc wraps micrograd)
 ENGINES = {
     "chainrule": "chainrule_engine",
+    "chainrule_gcpaused": "chainrule_gcpaused",
     "micrograd": "micrograd_engine",
     "micrograd_nogc": "micrograd_nogc",
     "scalargrad": "scalargrad_engine",
