@@ -188,7 +188,7 @@ def cmd_train(args) -> int:
     from .data import load_dataset, train_val_split
     from .io import atomic_write_text, save_model
     from .optim import OPTIMIZERS, make_scheduler
-    from .train import DEFAULT_LR, evaluate, fit
+    from .train import BINARY_LOSSES, DEFAULT_LR, MULTICLASS_LOSSES, _progress_enabled, evaluate, fit
 
     preset = PRESETS[args.dataset]
     samples = args.samples if args.samples is not None else preset["samples"]
@@ -211,7 +211,6 @@ def cmd_train(args) -> int:
     nout = 1 if k == 2 else k
     if loss == "auto":
         loss = "hinge" if k == 2 else "cross_entropy"
-    from .train import BINARY_LOSSES, MULTICLASS_LOSSES
     fits = BINARY_LOSSES if k == 2 else MULTICLASS_LOSSES
     if loss not in fits:
         raise ValueError(f"--loss {loss} does not fit {args.dataset} ({k} classes); use one of {', '.join(fits)}")
@@ -240,8 +239,7 @@ def cmd_train(args) -> int:
                f"{'full batch' if batch_size is None else f'batch size {batch_size}'}")
 
     every = max(1, args.epochs // 10)
-    progress_bar = None if not args.quiet else False
-    from .train import _progress_enabled
+    progress_bar = None if not args.quiet else False  # None: a tqdm bar only on a terminal
     bar_on = _progress_enabled(progress_bar)
 
     def report(epoch: int, rec: dict) -> None:
