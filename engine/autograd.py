@@ -32,7 +32,7 @@ from typing import Sequence
 from . import ops
 from ._state import mode as _mode
 from .errors import AnomalyError
-from .value import REFLECTED_NAME, Value, _as_float
+from .value import REFLECTED_NAME, Value, _as_float, dot_operands
 
 _isfinite = math.isfinite
 
@@ -269,11 +269,8 @@ def local_derivatives_as_values(v: Value) -> list:
     if op == "dot":
         if v._ctx is None:  # every partial is a constant
             return list(zip(prev, v._local))
-        ctx = v._ctx
-        if type(ctx) is int:  # prev is a then b, both all Values
-            ctx = (prev[:ctx], prev[ctx:])
         out = []
-        for x, w in zip(*ctx):
+        for x, w in zip(*dot_operands(v)):
             if _is_v(x):
                 out.append((x, w))
             if _is_v(w):

@@ -5,7 +5,7 @@ user code may too.
 """
 from __future__ import annotations
 
-from .value import Value
+from .value import Value, dot_operands
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _RINFIX = {"rsub": "-", "rdiv": "/", "rpow": "**"}
@@ -85,7 +85,7 @@ def _formula(v: Value, depth: int) -> str:
         return "sum(" + ", ".join(_formula(p, d) for p in ps[:8]) + (", …" if len(ps) > 8 else "") + ")"
     if op == "dot":
         if v._ctx is not None:
-            a, b = (ps[:v._ctx], ps[v._ctx:]) if type(v._ctx) is int else v._ctx
+            a, b = dot_operands(v)
             terms = [f"{formula(x, max_depth=d)}*{formula(w, max_depth=d)}" for x, w in zip(a[:8], b[:8])]
         else:
             terms = [f"{_formula(p, d)}*{_num(c)}" for p, c in zip(ps[:8], v.local_grads[:8])]

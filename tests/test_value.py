@@ -347,3 +347,23 @@ def test_gc_paused_restores_the_collector_even_on_errors():
         assert not gc.isenabled()  # was off before: stays off
     finally:
         gc.enable()
+
+
+def test_dot_layouts_all_give_the_same_first_and_second_derivatives():
+    # all-Values, Values-then-constants (a neuron's x + [1.0]), and a general mix
+    def make(layout):
+        a = [Value(0.5), Value(1.5), Value(2.0)]
+        bv = [Value(2.0), Value(3.0), Value(-1.0)]
+        b = {"values": bv, "suffix": bv[:2] + [-1.0], "mixed": [bv[0], 3.0, bv[2]]}[layout]
+        return a, bv, dot(a, b)
+
+    results = {}
+    for layout in ("values", "suffix", "mixed"):
+        a, bv, y = make(layout)
+        z = y * y
+        firsts = grad(z, a, create_graph=True)
+        seconds = [grad(g, a) for g in firsts]
+        results[layout] = ([g.data for g in firsts], seconds, engine.formula(y))
+    # the leaf Values of b only differ in being constants, so d/da agree everywhere
+    assert results["values"][:2] == results["suffix"][:2] == results["mixed"][:2]
+    assert results["suffix"][2] == "dot(0.5*2 + 1.5*3 + 2*-1)"
