@@ -345,40 +345,31 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
             f"{type(a).__name__} and {type(b).__name__}") from None
     if n != m:
         raise ValueError(f"engine.dot: the two lists must have the same length, got {n} and {m}")
-    # Fast path: a is all Values and b all Values or all floats (every
-    # neuron call).  map/set/sum run in C; measured 3x faster than the
-    # general loop below on 17-element neurons.
-    ta = set(map(type, a))
-    if ta == _ONLY_VALUE:
-        tb = set(map(type, b))
+    # Fast paths, for a all Values (every neuron call); map/set/sum run in
+    # C.  Measured on a 17-input neuron: general loop 21 us, these 5-7 us.
+    if n and set(map(type, a)) == _ONLY_VALUE:
         ad = [x.data for x in a]
-        if tb == _ONLY_VALUE:
+        if type(b[-1]) is float:
+            # b is Values then constants (a neuron's x + [1.0]) or all floats.
+            # Same layout as the all-Values case, with ctx = n (see dot_operands).
+            k = n - 1
+            while k and type(b[k - 1]) is float:
+                k -= 1
+            head = b[:k]
+            if not k or set(map(type, head)) == _ONLY_VALUE:
+                bd = [w.data for w in head]
+                bd += b[k:]
+                y = _builtin_sum(map(_mul, ad, bd))
+                if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
+                    return _leaf(y)
+                return _node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
+        elif set(map(type, b)) == _ONLY_VALUE:
             bd = [w.data for w in b]
-            y = _fsum_products(ad, bd)
+            y = _builtin_sum(map(_mul, ad, bd))
             if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
                 return _leaf(y)
             # prev is a then b, so create_graph pairs a[i] with prev[n + i]: ctx = n
             return _node(y, "dot", (*a, *b), (*bd, *ad), n)
-        if tb == _ONLY_FLOAT:
-            y = _fsum_products(ad, b)
-            if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
-                return _leaf(y)
-            return _node(y, "dot", tuple(a), tuple(b), None)
-        if tb == _VALUE_AND_FLOAT:
-            # A neuron's dot(w + [bias], x + [1.0]): b is Values then constants.
-            # Same layout as the all-Values case, with ctx = n (see dot_operands).
-            # Measured: 10.3 -> 7.0 us for a 17-input neuron.
-            m = n
-            while type(b[m - 1]) is float:
-                m -= 1
-            head = b[:m]
-            if set(map(type, head)) == _ONLY_VALUE:
-                bd = [w.data for w in head]
-                bd += b[m:]
-                y = _fsum_products(ad, bd)
-                if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
-                    return _leaf(y)
-                return _node(y, "dot", (*a, *head), (*bd, *ad[:m]), n)
     # General path: any mix of Values and numbers.
     prev = []
     local = []
@@ -412,12 +403,6 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
 
 
 _ONLY_VALUE = {Value}
-_ONLY_FLOAT = {float}
-_VALUE_AND_FLOAT = {Value, float}
-
-
-def _fsum_products(xs, ys) -> float:
-    return _builtin_sum(map(_mul, xs, ys))
 
 
 def dot_operands(v: Value) -> tuple:
