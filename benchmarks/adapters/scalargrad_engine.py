@@ -1,7 +1,7 @@
 """scalargrad (a PyPI fork of micrograd with the same API: Scalar, MLP(nin, sizes)).
 
-Not in the venv by default (it pulls in `rich`); `python benchmarks/run.py
---install-scalargrad` puts it in benchmarks/_work/site (git-ignored).
+Installed by `make bench` (the `bench` extra); `python benchmarks/run.py
+--install-scalargrad` puts it in benchmarks/_work/site (git-ignored) instead.
 """
 import os
 import sys
