@@ -32,6 +32,20 @@ def _check_noise(noise, where: str) -> float:
     return float(noise)
 
 
+def _rng(seed, where: str) -> random.Random:
+    if seed is None or isinstance(seed, (int, float, str, bytes)):
+        return random.Random(seed)
+    raise TypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
+
+
+def _as_lists(X, y, where: str) -> tuple:
+    try:
+        return list(X), list(y)
+    except TypeError:
+        raise TypeError(f"{where}: X and y must be lists (samples and labels), got {type(X).__name__} and "
+                        f"{type(y).__name__}") from None
+
+
 def _shuffled(points: list, labels: list, rng: random.Random) -> XY:
     idx = list(range(len(points)))
     rng.shuffle(idx)
@@ -50,7 +64,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
     """
     _check_n(n, "make_moons", 2)
     noise = _check_noise(noise, "make_moons")
-    rng = random.Random(seed)
+    rng = _rng(seed, "make_moons")
     n_out = n // 2
     n_in = n - n_out
     pts, lab = [], []
@@ -73,7 +87,7 @@ def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: O
     noise = _check_noise(noise, "make_circles")
     if type(factor) is bool or not isinstance(factor, (int, float)) or not 0 < factor < 1:
         raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
-    rng = random.Random(seed)
+    rng = _rng(seed, "make_circles")
     pts, lab = [], []
     for c, (count, r) in enumerate(zip(_split_counts(n, 2), (1.0, float(factor)))):
         for i in range(count):
@@ -87,7 +101,7 @@ def make_xor(n: int = 100, noise: float = 0.15, seed: Optional[int] = 0) -> XY:
     """Four Gaussian clusters at (+-1, +-1): class 1 where x1 * x2 < 0 (the XOR pattern)."""
     _check_n(n, "make_xor", 4)
     noise = _check_noise(noise, "make_xor")
-    rng = random.Random(seed)
+    rng = _rng(seed, "make_xor")
     corners = [(1.0, 1.0, 0), (-1.0, -1.0, 0), (1.0, -1.0, 1), (-1.0, 1.0, 1)]
     pts, lab = [], []
     for (cx, cy, c), count in zip(corners, _split_counts(n, 4)):
@@ -102,7 +116,7 @@ def make_spirals(n: int = 150, classes: int = 3, noise: float = 0.1, seed: Optio
     _check_n(n, "make_spirals", 2)
     _check_classes(classes, "make_spirals")
     noise = _check_noise(noise, "make_spirals")
-    rng = random.Random(seed)
+    rng = _rng(seed, "make_spirals")
     pts, lab = [], []
     for c, count in enumerate(_split_counts(n, classes)):
         for i in range(count):
@@ -118,7 +132,7 @@ def make_blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: Optional[
     _check_n(n, "make_blobs", 1)
     _check_classes(centers, "make_blobs")
     std = _check_noise(std, "make_blobs")
-    rng = random.Random(seed)
+    rng = _rng(seed, "make_blobs")
     pts, lab = [], []
     for c, count in enumerate(_split_counts(n, centers)):
         a = 2 * math.pi * c / centers
@@ -158,7 +172,7 @@ def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, clas
     >>> len(X), k
     (90, 3)
     """
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"load_dataset: unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     info = DATASETS[name]
     noise = info.noise if noise is None else noise
@@ -182,7 +196,7 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     >>> len(Xt), len(Xv)
     (7, 3)
     """
-    X, y = list(X), list(y)
+    X, y = _as_lists(X, y, "train_val_split")
     if len(X) != len(y):
         raise ValueError(f"train_val_split: X and y must have the same length, got {len(X)} and {len(y)}")
     if not X:
@@ -206,6 +220,8 @@ def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuff
     >>> [len(xb) for xb, yb in batches(list(range(5)), list(range(5)), 2)]
     [2, 2, 1]
     """
+    if not (hasattr(X, "__len__") and hasattr(y, "__len__")):
+        X, y = _as_lists(X, y, "batches")
     n = len(X)
     if n != len(y):
         raise ValueError(f"batches: X and y must have the same length, got {n} and {len(y)}")

@@ -37,6 +37,7 @@ from .module import Module, StateDictError, from_config
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # a 2-D toy MLP is a few KB; refuse to parse anything absurd
+MAX_PARAMS = MAX_BYTES  # a file of max_bytes holds fewer numbers than this
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -46,13 +47,38 @@ class ModelFileError(ValueError):
 
 
 def _reject_constant(name: str):
-    raise ValueError(f"non-finite number {name} (JSON has no NaN/Infinity)")
+    raise ValueError(f"non-finite number {name} (JSON has no NaN/Infinity; pass allow_nonfinite=True to load it)")
+
+
+def _allow_constant(name: str) -> float:
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+
+
+def _check_path(path, where: str) -> str:
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{where}: path must be a str or os.PathLike, got {type(path).__name__} {path!r}"[:200])
+    p = os.fspath(path)
+    return os.fsdecode(p)
+
+
+def _check_max_bytes(max_bytes, where: str) -> int:
+    if type(max_bytes) is bool or not isinstance(max_bytes, int):
+        raise TypeError(f"{where}: max_bytes must be an int, got {type(max_bytes).__name__} {max_bytes!r}")
+    if max_bytes < 1:
+        raise ValueError(f"{where}: max_bytes must be >= 1, got {max_bytes}")
+    return max_bytes
+
+
+def _check_module(model, where: str) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: expected an nn.Module (e.g. MLP), got {type(model).__name__}")
 
 
 def model_to_dict(model: Module, metadata: Optional[dict] = None) -> dict:
     """The JSON-able dict ``save_model`` writes."""
-    if not isinstance(model, Module):
-        raise TypeError(f"save_model: expected an nn.Module, got {type(model).__name__}")
+    _check_module(model, "save_model")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"save_model: metadata must be a dict (or None), got {type(metadata).__name__}")
     state = model.state_dict()
     for key, t in state.items():
         for x in _flat(t):
@@ -105,13 +131,26 @@ def _umask() -> int:
 
 
 def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None) -> None:
-    """Write ``model`` (architecture + weights) to ``path`` as JSON, atomically."""
-    text = json.dumps(model_to_dict(model, metadata), allow_nan=False)
+    """Write ``model`` (architecture + weights) to ``path`` as JSON, atomically.
+
+    Everything is serialised in memory first, so an unsaveable model
+    (nan/inf weights, metadata that is not JSON) never touches the file;
+    a crash during the write leaves the previous file as it was.
+    """
+    path = _check_path(path, "save_model")
+    doc = model_to_dict(model, metadata)
+    try:
+        text = json.dumps(doc, allow_nan=False)
+    except TypeError as e:
+        raise TypeError(f"save_model: metadata is not JSON-serialisable: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"save_model: metadata holds a nan/inf number ({e}); JSON cannot store it") from None
     atomic_write_text(path, text)
 
 
-def _read(path: PathLike, max_bytes: int) -> dict:
-    p = os.fspath(path)
+def _read(path: PathLike, max_bytes: int, where: str, allow_nonfinite: bool = False) -> dict:
+    p = _check_path(path, where)
+    max_bytes = _check_max_bytes(max_bytes, where)
     size = os.path.getsize(p)  # OSError (missing file, ...) propagates as is
     if size > max_bytes:
         raise ModelFileError(f"{p}: file is {size} bytes, over the {max_bytes}-byte limit for model files; "
@@ -127,9 +166,11 @@ def _read(path: PathLike, max_bytes: int) -> dict:
     if not text.strip():
         raise ModelFileError(f"{p}: file is empty; it is not a chainrule model file")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_allow_constant if allow_nonfinite else _reject_constant)
     except json.JSONDecodeError as e:
-        hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) - 1 else ""
+        stripped = text.rstrip()
+        truncated = e.pos >= len(stripped) - 1 or (stripped.startswith("{") and not stripped.endswith("}"))
+        hint = " (the file looks truncated)" if truncated else ""
         raise ModelFileError(f"{p}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from None
     except (ValueError, RecursionError) as e:
         raise ModelFileError(f"{p}: invalid model file: {e}") from None
@@ -139,7 +180,7 @@ def _read(path: PathLike, max_bytes: int) -> dict:
     if fmt != FORMAT:
         raise ModelFileError(f"{p}: not a chainrule model file (\"format\" is {fmt!r}, expected {FORMAT!r})")
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is bool or version != FORMAT_VERSION:
         raise ModelFileError(f"{p}: unknown format_version {version!r}; this chainrule reads version "
                              f"{FORMAT_VERSION} (upgrade chainrule to read newer files)")
     for key in ("architecture", "state"):
@@ -151,22 +192,76 @@ def _read(path: PathLike, max_bytes: int) -> dict:
     return doc
 
 
-def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES) -> Module:
+def _count_numbers(obj, limit: int) -> int:
+    """How many numbers the nested lists in ``obj`` hold (stops counting past ``limit``)."""
+    total, stack = 0, [obj]
+    while stack and total <= limit:
+        o = stack.pop()
+        if isinstance(o, list):
+            stack.extend(o)
+        elif isinstance(o, dict):
+            stack.extend(o.values())
+        else:
+            total += 1
+    return total
+
+
+def _config_size(config, depth: int = 0) -> int:
+    """The number of weights and buffers the architecture ``config`` would create (0 when unknown).
+
+    Lets ``load_model`` refuse a small file that describes a huge model
+    (say ``nouts: [1000000000]``) before allocating it.  Unknown or
+    malformed fields count 0: ``from_config`` reports those.
+    """
+    if not isinstance(config, dict) or depth > 100:
+        return 0
+
+    def n(key):
+        v = config.get(key)
+        return v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
+    kind = config.get("type")
+    if kind == "Neuron":
+        return n("nin") + 1
+    if kind == "Layer":
+        return (n("nin") + 1) * n("nout")
+    if kind == "BatchNorm":
+        return 4 * n("num_features")
+    if kind == "Sequential" and isinstance(config.get("modules"), list):
+        return sum(_config_size(c, depth + 1) for c in config["modules"])
+    if kind == "MLP" and isinstance(config.get("nouts"), list):
+        sizes = [n("nin")] + [v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
+                              for v in config["nouts"]]
+        total = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+        if config.get("batchnorm") is True:
+            total += 4 * sum(sizes[1:-1])
+        return total
+    return 0
+
+
+def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES, allow_nonfinite: bool = False) -> Module:
     """Build the model described in ``path`` and load its weights.
 
     Raises ``ModelFileError`` naming the problem (oversize, not JSON,
     truncated, wrong format/version, missing key, wrong shape, non-numeric
-    or non-finite weight, unknown architecture); ``OSError`` if the file
-    cannot be read.
+    or non-finite weight, unknown architecture, an architecture far bigger
+    than the weights in the file); ``OSError`` if the file cannot be read;
+    TypeError/ValueError for a bad ``path``/``max_bytes``.  nan/inf
+    weights (``NaN``/``Infinity`` in the file, or numbers like ``1e400``)
+    are refused unless ``allow_nonfinite=True``.
     """
-    doc = _read(path, max_bytes)
-    p = os.fspath(path)
+    doc = _read(path, max_bytes, "load_model", allow_nonfinite)
+    p = _check_path(path, "load_model")
+    held = _count_numbers(doc["state"], MAX_PARAMS)
+    need = _config_size(doc["architecture"])
+    if need > max(2 * held, 100_000):  # small mismatches get load_state_dict's precise message
+        raise ModelFileError(f"{p}: bad architecture: it needs {need} weights but the file holds {held}; "
+                             f"the file is damaged or was not written by save_model")
     try:
         model = from_config(doc["architecture"])
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise ModelFileError(f"{p}: bad architecture: {e}") from None
     try:
-        model.load_state_dict(doc["state"])
+        model.load_state_dict(doc["state"], allow_nonfinite=allow_nonfinite)
     except StateDictError as e:
         raise ModelFileError(f"{p}: {e}") from None
     return model
@@ -181,15 +276,18 @@ def _without_seed(config):
     return config
 
 
-def load_weights(model: Module, path: PathLike, *, max_bytes: int = MAX_BYTES) -> Module:
+def load_weights(model: Module, path: PathLike, *, max_bytes: int = MAX_BYTES,
+                 allow_nonfinite: bool = False) -> Module:
     """Load the weights in ``path`` into an existing ``model``, all or nothing.
 
     On any problem ``ModelFileError`` is raised and ``model`` is untouched.
     The file's architecture must match ``model.config()`` when the model
-    can describe itself.
+    can describe itself.  nan/inf weights are refused unless
+    ``allow_nonfinite=True``.
     """
-    doc = _read(path, max_bytes)
-    p = os.fspath(path)
+    _check_module(model, "load_weights")
+    doc = _read(path, max_bytes, "load_weights", allow_nonfinite)
+    p = _check_path(path, "load_weights")
     try:
         mine = model.config()
     except NotImplementedError:
@@ -198,7 +296,7 @@ def load_weights(model: Module, path: PathLike, *, max_bytes: int = MAX_BYTES) -
         raise ModelFileError(f"{p}: the file holds a different architecture ({doc['architecture']!r}) "
                              f"than the model ({mine!r})")
     try:
-        model.load_state_dict(doc["state"])
+        model.load_state_dict(doc["state"], allow_nonfinite=allow_nonfinite)
     except StateDictError as e:
         raise ModelFileError(f"{p}: {e}") from None
     return model

@@ -37,9 +37,32 @@ def _as_list(x, where: str, what: str) -> list:
     return list(x)
 
 
+def _real(name: str, value, where: str, minimum: float = None) -> float:
+    """A finite real number (not bool) as a float, else TypeError/ValueError naming ``where`` and ``name``."""
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{where}: {name} = {value} is too large for a float") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where}: {name} must be >= {minimum:g}, got {value!r}")
+    return value
+
+
+def _check_inputs(xs: list, where: str) -> None:
+    for i, x in enumerate(xs):
+        if not isinstance(x, (Value, int, float)) or type(x) is bool:
+            raise TypeError(f"{where}: input[{i}] must be a Value or a number (one output per sample), "
+                            f"got {type(x).__name__} {x!r}"[:200])
+
+
 def _pair(input, target, where: str):
     """Inputs and targets as equal-length lists, non-empty, targets as floats."""
     xs = _as_list(input, where, "input")
+    _check_inputs(xs, where)
     ts = _as_list(target, where, "target")
     if len(xs) != len(ts):
         raise ValueError(f"{where}: input and target must have the same length, got {len(xs)} and {len(ts)}")
@@ -111,7 +134,7 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
     _check_reduction(reduction, "hinge_loss")
     xs, ts = _pair(input, target, "hinge_loss")
     _check_pm1(ts, "hinge_loss")
-    m = float(margin)
+    m = _real("margin", margin, "hinge_loss")
     # (x * -t + m).relu(): 3 nodes per sample; -t and m are constants
     losses = [(x * -t + m).relu() if isinstance(x, Value) else Value(max(0.0, m - t * x)) for x, t in zip(xs, ts)]
     return _reduce(losses, reduction)
@@ -166,6 +189,15 @@ def _check_logits(input, where: str) -> List[list]:
     rows = list(input)
     if not rows:
         raise ValueError(f"{where}: got an empty batch; pass at least one sample")
+    batch = isinstance(rows[0], (list, tuple))
+    for i, row in enumerate(rows if batch else [rows]):
+        if batch and not isinstance(row, (list, tuple)):
+            raise TypeError(f"{where}: sample {i} must be a list of class scores like sample 0, "
+                            f"got {type(row).__name__}")
+        for j, v in enumerate(row):
+            if not isinstance(v, (Value, int, float)) or type(v) is bool:
+                raise TypeError(f"{where}: score [{i}][{j}] must be a Value or a number, "
+                                f"got {type(v).__name__} {v!r}"[:200])
     return rows
 
 
@@ -220,11 +252,13 @@ def multi_margin_loss(input, target, margin: float = 1.0, reduction: str = "mean
     rows, targets = ([rows], [target]) if single else (rows, _as_list(target, "multi_margin_loss", "target"))
     if len(targets) != len(rows):
         raise ValueError(f"multi_margin_loss: got {len(rows)} samples but {len(targets)} targets")
-    m = float(margin)
+    m = _real("margin", margin, "multi_margin_loss")
     losses = []
     for i, (row, t) in enumerate(zip(rows, targets)):
         row = list(row)
         k = len(row)
+        if type(t) is float and t.is_integer():
+            t = int(t)
         if type(t) is bool or not isinstance(t, int) or not 0 <= t < k:
             raise ValueError(f"multi_margin_loss: target[{i}] must be a class index in 0..{k - 1}, got {t!r}")
         terms = [(row[j] - row[t] + m).relu() for j in range(k) if j != t]
@@ -233,7 +267,10 @@ def multi_margin_loss(input, target, margin: float = 1.0, reduction: str = "mean
 
 
 def _params(params, where: str) -> list:
-    ps = list(params.parameters()) if hasattr(params, "parameters") else list(params)
+    try:
+        ps = list(params.parameters()) if hasattr(params, "parameters") else list(params)
+    except TypeError:
+        raise TypeError(f"{where}: expected a model or a list of Values, got {type(params).__name__}") from None
     for i, p in enumerate(ps):
         if not isinstance(p, Value):
             raise TypeError(f"{where}: parameter {i} must be a Value, got {type(p).__name__}")
@@ -246,8 +283,9 @@ def l2_regularization(params, alpha: float = 1e-4) -> Value:
     >>> l2_regularization([Value(1.0), Value(2.0)], alpha=0.5).data
     2.5
     """
+    alpha = _real("alpha", alpha, "l2_regularization", 0.0)
     ps = _params(params, "l2_regularization")
-    return dot(ps, ps) * float(alpha)
+    return dot(ps, ps) * alpha
 
 
 def l1_regularization(params, alpha: float = 1e-4) -> Value:
@@ -256,8 +294,9 @@ def l1_regularization(params, alpha: float = 1e-4) -> Value:
     >>> l1_regularization([Value(1.0), Value(-2.0)], alpha=0.5).data
     1.5
     """
+    alpha = _real("alpha", alpha, "l1_regularization", 0.0)
     ps = _params(params, "l1_regularization")
-    return vsum([abs(p) for p in ps]) * float(alpha)
+    return vsum([abs(p) for p in ps]) * alpha
 
 
 LOSSES = {

@@ -120,6 +120,15 @@ def _shape(obj) -> tuple:
     return tuple(shape)
 
 
+def _as_input(x, where: str) -> list:
+    """One sample as a list (TypeError naming ``where`` for a number, None, ...)."""
+    try:
+        return list(x)
+    except TypeError:
+        raise TypeError(f"{where}: expected one sample as a list of numbers, got {type(x).__name__} {x!r}"[:200]
+                        ) from None
+
+
 def _flat(obj) -> list:
     if isinstance(obj, list):
         out = []
@@ -135,14 +144,19 @@ def _to_data(obj):
     return obj.data if isinstance(obj, Value) else float(obj)
 
 
-def _check_numbers(obj, shape: tuple, key: str, path: str = "") -> None:
-    """Raise StateDictError unless ``obj`` is a nested list of finite numbers of ``shape``."""
+def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite: bool = False) -> None:
+    """Raise StateDictError unless ``obj`` is a nested list of (finite) numbers of ``shape``."""
     if not shape:
         if type(obj) is bool or not isinstance(obj, (int, float)):
             raise StateDictError(
-                f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {obj!r}")
-        if not math.isfinite(obj):
-            raise StateDictError(f"load_state_dict: {key}{path} must be finite, got {obj!r}")
+                f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {obj!r}"[:300])
+        try:
+            x = float(obj)
+        except OverflowError:
+            raise StateDictError(f"load_state_dict: {key}{path} is an int too large for a float") from None
+        if not allow_nonfinite and not math.isfinite(x):
+            raise StateDictError(f"load_state_dict: {key}{path} must be finite, got {obj!r} "
+                                 f"(pass allow_nonfinite=True to load nan/inf weights anyway)")
         return
     if not isinstance(obj, list) or len(obj) != shape[0]:
         got = f"a list of length {len(obj)}" if isinstance(obj, list) else f"{type(obj).__name__} {obj!r}"[:80]
@@ -150,7 +164,7 @@ def _check_numbers(obj, shape: tuple, key: str, path: str = "") -> None:
             f"load_state_dict: {key}{path} has the wrong shape: expected a list of length {shape[0]} "
             f"(full shape {shape}), got {got}")
     for i, o in enumerate(obj):
-        _check_numbers(o, shape[1:], key, f"{path}[{i}]")
+        _check_numbers(o, shape[1:], key, f"{path}[{i}]", allow_nonfinite)
 
 
 def _float_sigmoid(x: float) -> float:
@@ -217,6 +231,8 @@ class Module:
 
         The module's train/eval mode is restored afterwards.
         """
+        if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
+            raise TypeError(f"{type(self).__name__}.predict: expected a list of samples, got {type(xs).__name__}")
         was = self.training
         self.eval()
         try:
@@ -225,7 +241,7 @@ class Module:
                 # Plain-float forward with a snapshot of the weights: no Value
                 # objects at all, ~10x faster for decision-boundary grids and
                 # validation passes, with the same arithmetic as the graph.
-                return [fn(list(x)) for x in xs]
+                return [fn(x) for x in xs]
             with no_grad():
                 out = self.forward_batch(list(xs))
         finally:
@@ -286,13 +302,14 @@ class Module:
         """
         return {name: _to_data(t) for name, t, _ in self._all_tensors()}
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+    def load_state_dict(self, state: dict, strict: bool = True, *, allow_nonfinite: bool = False) -> None:
         """Copy weights from ``state`` into this model, all or nothing.
 
         Every key, shape and number is checked before anything is written;
         on any problem ``StateDictError`` (a ValueError) names it and the
         model is left untouched.  With ``strict=False`` missing and extra
-        keys are ignored.
+        keys are ignored.  nan/inf weights are refused unless
+        ``allow_nonfinite=True``.
         """
         if not isinstance(state, dict):
             raise StateDictError(f"load_state_dict: expected a dict of name -> weights, got {type(state).__name__}")
@@ -311,7 +328,7 @@ class Module:
         for name, t, _ in tensors:
             if name not in state:
                 continue
-            _check_numbers(state[name], _shape(t), repr(name))
+            _check_numbers(state[name], _shape(t), repr(name), "", allow_nonfinite)
             todo.append((t, state[name]))
         # Validated: now write in place (parameters keep their identity, so
         # optimisers and the neurons' fused w+[b] lists stay valid).
@@ -374,7 +391,7 @@ class Neuron(Module):
         self._wb = self.w + [self.b]  # built once: the fused dot's weight operand
 
     def __call__(self, x: Sequence) -> Value:
-        xs = list(x)
+        xs = _as_input(x, "Neuron")
         if len(xs) != self.nin:
             raise ValueError(f"Neuron: expected an input of length {self.nin}, got {len(xs)}")
         xs.append(1.0)  # the bias input
@@ -420,7 +437,7 @@ class Layer(Module):
         self._wbs = [n._wb for n in self.neurons]
 
     def __call__(self, x: Sequence) -> List[Value]:
-        xs = list(x)
+        xs = _as_input(x, "Layer")
         if len(xs) != self.nin:
             raise ValueError(f"Layer: expected an input of length {self.nin}, got {len(xs)} "
                              f"(check the model's nin or the sample)")
@@ -445,6 +462,7 @@ class Layer(Module):
         nin = self.nin
 
         def f(x: list) -> list:
+            x = _as_input(x, "Layer")
             if len(x) != nin:
                 raise ValueError(f"Layer: expected an input of length {nin}, got {len(x)}")
             try:
@@ -488,7 +506,7 @@ class Activation(Module):
 
     def _float_fn(self):
         act = _FLOAT_ACT[self.activation]
-        return lambda x: [act(v) for v in x]
+        return lambda x: [act(v) for v in _as_input(x, "Activation")]
 
     def extra_repr(self) -> str:
         return self.activation
@@ -526,7 +544,7 @@ class Dropout(Module):
         return {"type": "Dropout", "p": self.p, "seed": self.seed}
 
     def _float_fn(self):
-        return None if self.training else list
+        return None if self.training else (lambda x: _as_input(x, "Dropout"))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -618,6 +636,7 @@ class BatchNorm(Module):
         n = self.num_features
 
         def f(x: list) -> list:
+            x = _as_input(x, "BatchNorm")
             if len(x) != n:
                 raise ValueError(f"BatchNorm: expected {n} features, got {len(x)}")
             return [(v - m) * inv * g + b for v, (m, inv, g, b) in zip(x, stats)]

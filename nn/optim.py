@@ -19,8 +19,10 @@ from engine import Value
 
 
 def _number(name: str, value, where: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if type(value) is bool or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if type(value) is bool or not isinstance(value, (int, float)):
         raise TypeError(f"{where}: {name} must be a finite number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
     if value < minimum or (strict and value == minimum):
         raise ValueError(f"{where}: {name} must be {'>' if strict else '>='} {minimum}, got {value}")
     return float(value)
@@ -125,7 +127,7 @@ class Adam(Optimizer):
         self.beta2 = _number("betas[1]", b2, where)
         if not (self.beta1 < 1.0 and self.beta2 < 1.0):
             raise ValueError(f"{where}: betas must be in [0, 1), got {betas!r}")
-        self.eps = _number("eps", eps, where)
+        self.eps = _number("eps", eps, where, strict=True)  # eps = 0 divides 0 by 0 for a zero gradient
         self.t = 0
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)

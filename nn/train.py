@@ -40,6 +40,32 @@ def _num_outputs(model: Module, x) -> int:
     return len(out) if isinstance(out, list) else 1
 
 
+def _as_list(obj, where: str, name: str) -> list:
+    if isinstance(obj, (str, bytes)):
+        raise TypeError(f"{where}: {name} must be a list, got {type(obj).__name__}")
+    try:
+        return list(obj)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be a list, got {type(obj).__name__} {obj!r}"[:200]) from None
+
+
+def _check_samples(X: list, where: str, name: str) -> None:
+    """Every sample a list of numbers (or Values), all of the same length; cheap next to training."""
+    width = None
+    for i, x in enumerate(X):
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            raise TypeError(f"{where}: {name}[{i}] must be a list of numbers (one sample), "
+                            f"got {type(x).__name__} {x!r}"[:200])
+        for v in x:
+            if type(v) is bool or not isinstance(v, (int, float, Value)):
+                raise TypeError(f"{where}: {name}[{i}] must hold numbers, got {type(v).__name__} {v!r}"[:200])
+        if width is None:
+            width = len(x)
+        elif len(x) != width:
+            raise ValueError(f"{where}: {name}[{i}] has {len(x)} features but {name}[0] has {width}; "
+                             f"every sample needs the same length")
+
+
 def _check_labels(y: Sequence, k: int, where: str) -> List[int]:
     """Labels as ints in 0..k-1 (k = 2 for one-output models; -1/+1 are mapped to 0/1)."""
     out = []
@@ -152,11 +178,18 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         raise TypeError(f"{where}: model must be an nn.Module, got {type(model).__name__}")
     if type(epochs) is bool or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"{where}: epochs must be an int >= 1, got {epochs!r}")
-    X, y = list(X), list(y)
+    X, y = _as_list(X, where, "X"), _as_list(y, where, "y")
     if not X:
         raise ValueError(f"{where}: got an empty training set")
     if len(X) != len(y):
         raise ValueError(f"{where}: X and y must have the same length, got {len(X)} and {len(y)}")
+    _check_samples(X, where, "X")
+    if lr is not None and (type(lr) is bool or not isinstance(lr, (int, float))):
+        raise TypeError(f"{where}: lr must be a finite number > 0, got {type(lr).__name__} {lr!r}")
+    if lr is not None and not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"{where}: lr must be a finite number >= 0, got {lr!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{where}: callback must be a function (epoch, record), got {type(callback).__name__}")
     if batch_size is not None and (type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"{where}: batch_size must be an int >= 1 or None (full batch), got {batch_size!r}")
     for name, v in (("l2", l2), ("l1", l1)):
@@ -168,7 +201,8 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     y = _check_labels(y, k, where)
     has_val = X_val is not None and y_val is not None and len(X_val) > 0
     if has_val:
-        X_val = list(X_val)
+        X_val = _as_list(X_val, where, "X_val")
+        _check_samples(X_val, where, "X_val")
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
         y_val = _check_labels(list(y_val), k, where + " (validation)")
