@@ -1,11 +1,13 @@
 """The ``chainrule`` console script.
 
     chainrule train --dataset moons --epochs 100 --out runs/moons
+    chainrule predict --model runs/moons/model.json 0.5,-1.0 1.0,0.2
     chainrule graph ...          (see ``chainrule graph --help``)
 
 Exit codes: 0 success; 2 bad arguments or values (one-line message);
-1 runtime failure such as an unwritable output folder (one line); 130 on
-Ctrl-C.  ``--debug`` shows the full traceback instead.
+1 runtime failure such as an unwritable output folder, a missing or
+damaged model file (one line); 130 on Ctrl-C.  ``--debug`` shows the full
+traceback instead.
 """
 from __future__ import annotations
 
@@ -13,11 +15,16 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from typing import List, Optional
 
 PROG = "chainrule"
+# Upper bounds that turn a typo (an extra digit or ten) into a usage error instead of a run that never ends.
+MAX_SAMPLES = 1_000_000
+MAX_EPOCHS = 1_000_000
+MAX_WIDTH = 10_000
 
 # Per-dataset defaults for options left unset.  moons/circles/xor use
 # micrograd's demo recipe (full-batch SGD, lr 1.0 -> 0.1 linearly, max-margin
@@ -42,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 # -- argument types: a ValueError/TypeError here becomes argparse's one-line error, exit 2
 
-def _int_at_least(minimum: int):
+def _int_at_least(minimum: int, maximum: Optional[int] = None):
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -50,6 +57,8 @@ def _int_at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
         if v < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"expected an integer <= {maximum:,}, got {text[:30]}")
         return v
     parse.__name__ = f"int>={minimum}"
     return parse
@@ -77,8 +86,9 @@ def _hidden(text: str) -> List[int]:
         sizes = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 16,16, got {text!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"expected one or more layer widths >= 1 like 16,16, got {text!r}")
+    if not sizes or any(s < 1 or s > MAX_WIDTH for s in sizes):
+        raise argparse.ArgumentTypeError(f"expected one or more layer widths >= 1 like 16,16 "
+                                         f"(at most {MAX_WIDTH:,} each), got {text!r}")
     return sizes
 
 
@@ -104,13 +114,13 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_preset_help() + "\n\nexample:\n  chainrule train --dataset moons --epochs 100 --out runs/moons",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which dataset (default: moons)")
-    p.add_argument("--samples", type=_int_at_least(4), default=None,
+    p.add_argument("--samples", type=_int_at_least(4, MAX_SAMPLES), default=None,
                    help="training points (default: per dataset, 100 for moons)")
-    p.add_argument("--val-samples", type=_int_at_least(0), default=50,
+    p.add_argument("--val-samples", type=_int_at_least(0, MAX_SAMPLES), default=50,
                    help="extra points held out for validation accuracy (default: 50; 0 = none)")
     p.add_argument("--noise", type=_float_range(0.0), default=None,
                    help="noise level of the dataset (default: the dataset's own, 0.1 for moons)")
-    p.add_argument("--classes", type=_int_at_least(2), default=3,
+    p.add_argument("--classes", type=_int_at_least(2, 1000), default=3,
                    help="number of classes for spirals and blobs (default: 3)")
     p.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2,...",
                    help="hidden layer widths (default: per dataset, 16,16 for moons)")
@@ -136,7 +146,7 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=_float_range(0.0, 1.0, high_open=True), default=0.0,
                    help="dropout probability after each hidden layer (default: 0)")
     p.add_argument("--batchnorm", action="store_true", help="batch normalisation before each hidden activation")
-    p.add_argument("--epochs", type=_int_at_least(1), default=100, help="passes over the data (default: 100)")
+    p.add_argument("--epochs", type=_int_at_least(1, MAX_EPOCHS), default=100, help="passes over the data (default: 100)")
     p.add_argument("--batch-size", type=_int_at_least(0), default=0,
                    help="mini-batch size; 0 = the whole training set, one step per epoch (default: 0)")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed for data, init and shuffling (default: 0)")
@@ -149,14 +159,87 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _point(text: str) -> List[float]:
+    """One input point for ``predict``: comma-separated finite numbers, e.g. ``0.5,-1.0``."""
+    parts = [p.strip() for p in text.split(",")]
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"point {text!r}: {p!r} is not a number; write points like 0.5,-1.0") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"point {text!r}: {p!r} is not a finite number")
+        out.append(v)
+    return out
+
+
+def _add_predict_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "predict", help="print a saved model's output and class for some points",
+        description="Load a model saved by `chainrule train` (or nn.save_model) and print, for each POINT,\n"
+                    "its output (the score for one-output models, one score per class otherwise) and the\n"
+                    "predicted class (score > 0 means class 1; else the argmax).",
+        epilog="examples:\n"
+               "  chainrule predict --model runs/moons/model.json 0.5,-1.0 1.0,0.2\n"
+               "  chainrule predict --model runs/moons/model.json --json -0.3,0.9\n\n"
+               "Points are comma-separated numbers, one per model input; points may start with '-'.\n"
+               "Exit codes: 2 for bad points/options, 1 for a missing, unreadable or damaged model file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("points", nargs="*", type=_point, metavar="POINT", help="an input point like 0.5,-1.0")
+    p.add_argument("--model", required=True, metavar="PATH", help="the model file (model.json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per point instead of text")
+    p.add_argument("--max-bytes", type=_int_at_least(1), default=None, metavar="N",
+                   help="refuse model files bigger than N bytes (default: 64 MiB)")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load a model even if it holds nan/inf weights (refused by default)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show full tracebacks on errors")
+    # "-0.3,0.9" is a point, not an option (argparse only knows plain negative numbers)
+    if hasattr(p, "_negative_number_matcher"):
+        p._negative_number_matcher = re.compile(r"^-[^-h]")  # -1,2  -.5,1  -inf,0 (rejected later)
+    p.set_defaults(func=cmd_predict)
+    return p
+
+
+def cmd_predict(args) -> int:
+    from .io import MAX_BYTES, load_model
+    from .train import predict_class
+
+    if not args.points:
+        raise ValueError("give at least one POINT, e.g. chainrule predict --model model.json 0.5,-1.0")
+    if os.path.isdir(args.model):
+        raise _Failure(f"--model {args.model!r} is a folder; give the model file, e.g. {args.model}/model.json")
+    model = load_model(args.model, max_bytes=args.max_bytes or MAX_BYTES, allow_nonfinite=args.allow_nonfinite)
+    nin = getattr(model, "nin", None)
+    for pt in args.points:
+        if nin is not None and len(pt) != nin:
+            raise ValueError(f"point {','.join(f'{v:g}' for v in pt)} has {len(pt)} numbers but the model "
+                             f"takes {nin}")
+    outputs = model.predict(args.points)
+    for pt, out in zip(args.points, outputs):
+        cls = predict_class(out)
+        point = ",".join(f"{v:g}" for v in pt)
+        if args.json:
+            print(json.dumps({"point": pt, "output": out, "class": cls}, allow_nan=True), flush=True)
+        elif isinstance(out, list):
+            print(f"{point}  scores {' '.join(f'{o:.6g}' for o in out)}  class {cls}", flush=True)
+        else:
+            print(f"{point}  score {out:.6g}  class {cls}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
     parser = _Parser(prog=PROG, description="chainrule: a scalar autodiff engine and a small neural-network "
-                                            "library. Subcommands: train (the main job), graph.")
+                                            "library. Subcommands: train (the main job), predict, graph.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.subcommands = sub.choices  # name -> subparser, to report stray arguments under the right name
     _add_train_parser(sub)
+    _add_predict_parser(sub)
     try:
         from . import cli_graph
         gp = cli_graph.add_parser(sub)
@@ -346,9 +429,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     debug = "--debug" in argv
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            where = parser.subcommands.get(getattr(args, "command", None) or "", parser)
+            where.error(f"unrecognized arguments: {' '.join(extra)}")
         if getattr(args, "func", None) is None:
-            parser.error("choose a subcommand: train or graph")
+            parser.error("choose a subcommand: train, predict or graph")
         rc = args.func(args)
         return 0 if rc is None else int(rc)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
@@ -359,7 +445,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
         if debug:
             raise
-        code = 2 if isinstance(e, (ValueError, TypeError)) else 1
+        from .io import ModelFileError
+        # a damaged model file is a runtime problem (the command line was fine): exit 1
+        code = 2 if isinstance(e, (ValueError, TypeError)) and not isinstance(e, ModelFileError) else 1
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, OSError) and e.strerror:
             msg = f"{e.strerror}: {e.filename}" if e.filename else e.strerror

@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     except draw.RendererNotFoundError as e:
         # An environment problem, not bad input: exit 1 like other OS trouble.
         raise OSError(str(e)) from e
+    except OSError as e:
+        # name the file the user asked for, not the temporary file next to it
+        raise OSError(e.errno, f"cannot write {output}: {e.strerror or e}") from e
 
     print(f"f = {expr} = {out.data:.6g}")
     for name, leaf in leaves.items():
