@@ -232,6 +232,12 @@ def _v_unary(method: str, float_fn):
     return lambda x: getattr(x, method)() if _is_v(x) else float_fn(x)
 
 
+def _v_dpow_base(a, b):
+    if not _is_v(b) and b == 0.0:
+        return 0.0
+    return b * _v_pow(a, b - 1.0)
+
+
 def _v_dpow_exponent(a, b, y):
     if _data(a) == 0.0 and _data(b) >= 0.0:
         return 0.0
@@ -244,7 +250,7 @@ VALUE_HELPERS = {
     "_tanh": _v_unary("tanh", math.tanh), "_div": _v_div, "_pow": _v_pow,
     # derivatives of relu/abs are piecewise constant: their own derivative is 0
     "_step": lambda x: ops._step(_data(x)), "_sign": lambda x: ops._sign(_data(x)),
-    "_dpow_exponent": _v_dpow_exponent,
+    "_dpow_base": _v_dpow_base, "_dpow_exponent": _v_dpow_exponent,
 }
 if not set(VALUE_HELPERS) >= set(ops.FLOAT_HELPERS):  # a new helper in ops.py needs a Value twin here
     raise ImportError(f"engine.autograd: no Value version of {set(ops.FLOAT_HELPERS) - set(VALUE_HELPERS)}")
@@ -314,18 +320,36 @@ def _grad_graph_recording(output: Value, inputs: list) -> tuple:
 # --- modes -------------------------------------------------------------------
 
 class _ModeContext(contextlib.ContextDecorator):
-    """Base for context managers that set a thread-local mode and restore it."""
+    """Base for context managers that set a thread-local mode and restore it.
+
+    The value to restore goes on a per-thread stack (not on the object), so
+    one object may be entered recursively (a recursive ``@no_grad()``
+    function), nested (``with ng: with ng:``) or from several threads.
+    Works as ``with no_grad():``, ``@no_grad()`` and, like PyTorch, ``@no_grad``.
+    """
 
     _field = ""
     _value = False
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        if callable(func):  # used as @no_grad without parentheses
+            return self(func)
+        raise TypeError(f"{cls.__name__}() takes no arguments (got {func!r}); use `with {cls.__name__}():`")
+
+    def __init__(self, func=None) -> None:
+        pass
+
     def __enter__(self):
-        self._saved = getattr(_mode, self._field)
+        saved = _mode.__dict__.setdefault("saved", [])  # per thread: _mode is a threading.local
+        saved.append(getattr(_mode, self._field))
         _mode.set(**{self._field: self._value})
         return self
 
     def __exit__(self, *exc):
-        _mode.set(**{self._field: self._saved})
+        _mode.set(**{self._field: _mode.saved.pop()})
         return False
 
 

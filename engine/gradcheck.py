@@ -35,6 +35,19 @@ def numeric_grad(fn: Callable, inputs: Sequence[float], eps: float = 1e-6) -> li
         _mode.set(grad_enabled=saved)
 
 
+def _one_sided_slopes(fn: Callable, xs: list, i: int, eps: float) -> tuple:
+    """(f(x) - f(x - eps)) / eps and (f(x + eps) - f(x)) / eps for input i."""
+    saved = _mode.grad_enabled
+    _mode.set(grad_enabled=False)
+    try:
+        def f(d):
+            return _call(fn, xs[:i] + [xs[i] + d] + xs[i + 1:], "gradcheck").data
+        mid = f(0.0)
+        return (mid - f(-eps)) / eps, (f(eps) - mid) / eps
+    finally:
+        _mode.set(grad_enabled=saved)
+
+
 def _fmt(x: float) -> str:
     return f"{x: .6e}" if math.isfinite(x) else f"{x!s:>13}"
 
@@ -77,11 +90,17 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
         if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
             raise ValueError(f"gradcheck: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
 
+    if not xs:
+        raise ValueError("gradcheck: inputs is empty; pass one number per argument of fn, e.g. gradcheck(f, [0.5])")
+
     values = [Value(x, label=f"x{i}") for i, x in enumerate(xs)]
     saved = _mode.grad_enabled
     _mode.set(grad_enabled=True)
     try:
         out = fn(*values)
+    except TypeError as e:
+        raise TypeError(f"gradcheck: fn is called as fn(*values) with one Value per input "
+                        f"({len(xs)} given) and raised: {e}") from e
     finally:
         _mode.set(grad_enabled=saved)
     if not isinstance(out, Value):
@@ -92,6 +111,7 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
 
     rows = []
     unreliable = not math.isfinite(out.data)
+    kink = False
     for i, (x, a, n) in enumerate(zip(xs, analytic, numeric)):
         abs_err = abs(a - n)
         rel_err = abs_err / abs(n) if n else (0.0 if abs_err == 0 else math.inf)
@@ -103,12 +123,21 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
         else:
             ok = abs_err <= atol + rtol * abs(n)
             why = "" if ok else "MISMATCH"
+            if not ok:
+                left, right = _one_sided_slopes(fn, xs, i, eps)
+                if abs(left - right) > atol + rtol * max(abs(left), abs(right)):
+                    # a kink (relu/abs at 0...): no derivative to compare against
+                    why = f"not differentiable here (left slope {left:.6g}, right slope {right:.6g})"
+                    unreliable = kink = True
         rows.append({"index": i, "value": x, "analytic": a, "numeric": n,
                      "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "why": why})
 
     if all(r["ok"] for r in rows):
         return True
-    if unreliable:
+    if kink:
+        title = ("gradcheck: cannot compare at this point: fn is not differentiable there (its left and "
+                 "right slopes differ, e.g. relu or abs at 0); move the point away from the kink")
+    elif unreliable:
         title = (f"gradcheck: cannot compare at this point: fn = {out.data} or a finite difference is "
                  f"not finite (eps={eps}); choose a point inside the function's domain")
     else:

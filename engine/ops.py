@@ -102,6 +102,13 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
 
 
+def _dpow_base(a: float, b: float) -> float:
+    """d(a ** b)/da = b * a**(b-1); 0 where b == 0 (a**0 is constant; as PyTorch)."""
+    if b == 0.0:
+        return 0.0
+    return b * _pow(a, b - 1.0)
+
+
 def _dpow_exponent(a: float, b: float, y: float) -> float:
     """d(a ** b)/db = a**b * log(a); 0 where a == 0 and b >= 0 (as PyTorch)."""
     if a == 0.0 and b >= 0.0:
@@ -114,7 +121,7 @@ def _dpow_exponent(a: float, b: float, y: float) -> float:
 FLOAT_HELPERS = {
     "_exp": _exp, "_log": _log, "_sqrt": _sqrt, "_div": _div, "_pow": _pow,
     "_sigmoid": _sigmoid, "_step": _step, "_sign": _sign, "_tanh": math.tanh,
-    "_dpow_exponent": _dpow_exponent,
+    "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent,
 }
 
 # ---------------------------------------------------------------------------
@@ -137,7 +144,7 @@ BINARY = {
     "sub": ("a - b",        "1.0",                   "-1.0"),
     "mul": ("a * b",        "b",                     "a"),
     "div": ("_div(a, b)",   "_div(1.0, b)",          "_div(-y, b)"),
-    "pow": ("_pow(a, b)",   "b * _pow(a, b - 1.0)",  "_dpow_exponent(a, b, y)"),
+    "pow": ("_pow(a, b)",   "_dpow_base(a, b)",      "_dpow_exponent(a, b, y)"),
 }
 
 # n-ary fused ops (hand-written in engine/value.py, because their arity

@@ -25,6 +25,7 @@ Why a bare parent instead of a 1-tuple: a one-parent node (``tanh``,
 from __future__ import annotations
 
 import builtins
+import linecache
 import math
 import numbers
 from operator import mul as _mul
@@ -55,7 +56,8 @@ def _as_float(x, where: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise ValueError(f"{where}: integer {x} is too large to be a float; pass a smaller number") from None
+        raise ValueError(f"{where}: an integer of {x.bit_length()} bits is too large to be a float "
+                         f"(max ~1.8e308); pass a smaller number") from None
 
 
 def _const_operand(x):
@@ -66,6 +68,12 @@ def _const_operand(x):
     if t is bool or not isinstance(x, numbers.Real):
         return None
     return _as_float(x, "Value operator")
+
+
+def _compare_operand(x):
+    if isinstance(x, Value):
+        return x.data
+    return _const_operand(x)
 
 
 class Value:
@@ -109,6 +117,30 @@ class Value:
 
     def __pos__(self) -> "Value":
         return self
+
+    def __bool__(self) -> bool:
+        """Truth of the value, as PyTorch: ``if loss:`` is False for 0.0."""
+        return self.data != 0.0
+
+    # Order comparisons look at .data and return a bool (so ``max(x, y)`` and
+    # ``sorted`` work; the result records no graph).  ``==`` stays identity:
+    # Values are dict keys and set members in every graph walk.
+    def __lt__(self, other) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is None else self.data < o
+
+    def __le__(self, other) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is None else self.data <= o
+
+    def __gt__(self, other) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is None else self.data > o
+
+    def __ge__(self, other) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is None else self.data >= o
+
 
     @property
     def parents(self) -> tuple:
@@ -263,26 +295,44 @@ _DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "p
 _UNARY_DUNDER = {"neg": "__neg__", "abs": "__abs__"}
 
 
+def _compile(src: str, filename: str, ns: dict) -> None:
+    """exec generated source, registered in linecache so ``inspect.getsource``,
+    Jupyter's ``Value.tanh??`` and tracebacks show the generated code."""
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own table
+
+
+def _doc(name: str) -> str:
+    if name in ops.UNARY:
+        fwd, d = ops.UNARY[name]
+        return f"{ops.DOCS.get(name, name)}\n\nforward: y = {fwd}    local derivative: dy/dx = {d}    (engine/ops.py)"
+    fwd, da, db = ops.BINARY[name]
+    return (f"{ops.DOCS.get(name, name)}\n\nforward: y = {fwd}    local derivatives: dy/da = {da}, "
+            f"dy/db = {db}    (engine/ops.py)")
+
+
 def _generate() -> None:
     ns = {"Value": Value, "_new": _new, "_mode": _mode, "_slow_unary": _slow_unary,
           "_slow_binary": _slow_binary, "_const_operand": _const_operand, **ops.FLOAT_HELPERS}
     _publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
     for name, (fwd, d) in ops.UNARY.items():
-        exec(_UNARY_TEMPLATE.format(name=name, fwd=fwd, d=d), ns)  # noqa: S102 - our own table
+        _compile(_UNARY_TEMPLATE.format(name=name, fwd=fwd, d=d), f"<engine.ops: {name}>", ns)
         fn = ns[f"_op_{name}"]  # prefixed: a method named e.g. `abs` must not shadow the builtin in ns
-        fn.__name__ = _UNARY_DUNDER.get(name, name)
-        fn.__doc__ = ops.DOCS.get(name, name)
+        fn.__name__ = name
+        fn.__doc__ = _doc(name)
         fn.__qualname__ = f"Value.{name}"
-        setattr(Value, _UNARY_DUNDER.get(name, name), fn)
+        setattr(Value, name, fn)  # x.tanh(), x.abs(), x.neg() ...
+        if name in _UNARY_DUNDER:  # ... and abs(x), -x
+            setattr(Value, _UNARY_DUNDER[name], fn)
     for name, (fwd, da, db) in ops.BINARY.items():
         dunder = _DUNDER[name]
         src = _BINARY_TEMPLATE.format(method=f"__{dunder}__", name=name, fwd=fwd, da=da, db=db)
         src += _REFLECTED_TEMPLATE.format(method=f"__r{dunder}__", name=name,
                                           rname=REFLECTED_NAME[name], fwd=fwd, db=db)
-        exec(src, ns)  # noqa: S102 - our own table
+        _compile(src, f"<engine.ops: {name}>", ns)
         for method in (f"__{dunder}__", f"__r{dunder}__"):
             fn = ns[method]
-            fn.__doc__ = ops.DOCS.get(name, name)
+            fn.__doc__ = _doc(name)
             fn.__qualname__ = f"Value.{method}"
             setattr(Value, method, fn)
 

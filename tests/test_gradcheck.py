@@ -51,3 +51,27 @@ def test_fn_must_be_callable_and_tolerances_valid():
         gradcheck(lambda a: a, [1.0], eps=0.0)
     with pytest.raises(ValueError, match="atol"):
         gradcheck(lambda a: a, [1.0], atol=math.nan)
+
+
+@pytest.mark.parametrize("fn,x", [(lambda a: a.relu(), 0.0), (lambda a: abs(a), 1e-8)])
+def test_a_kink_is_reported_as_such_not_as_a_wrong_derivative(fn, x):
+    with pytest.raises(GradcheckError) as e:
+        gradcheck(fn, [x])
+    assert "not differentiable" in str(e.value) and "left slope" in str(e.value)
+    assert "MISMATCH" not in str(e.value)
+
+
+def test_a_wrong_derivative_at_a_smooth_point_is_still_a_mismatch():
+    def wrong(a):
+        y = a * a
+        y._local = (a.data, 0.0)  # sums to a, should be 2a: off by a factor 2 everywhere
+        return y
+    with pytest.raises(GradcheckError, match="MISMATCH"):
+        gradcheck(wrong, [3.0])
+
+
+def test_arity_errors_and_empty_inputs_are_explained():
+    with pytest.raises(TypeError, match=r"one Value per input \(1 given\)"):
+        gradcheck(lambda a, b: a * b, [1.0])
+    with pytest.raises(ValueError, match="inputs is empty"):
+        gradcheck(lambda: Value(1.0), [])

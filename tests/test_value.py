@@ -367,3 +367,51 @@ def test_dot_layouts_all_give_the_same_first_and_second_derivatives():
     # the leaf Values of b only differ in being constants, so d/da agree everywhere
     assert results["values"][:2] == results["suffix"][:2] == results["mixed"][:2]
     assert results["suffix"][2] == "dot(0.5*2 + 1.5*3 + 2*-1)"
+
+
+def test_mode_contexts_are_reentrant_and_work_without_parentheses():
+    @no_grad()
+    def rec(n):
+        return rec(n - 1) if n else Value(1.0) * 2
+
+    assert rec(3).op == ""
+    assert engine.is_grad_enabled()
+    ng = no_grad()
+    with ng:
+        with ng:
+            pass
+        assert not engine.is_grad_enabled()
+    assert engine.is_grad_enabled()
+
+    @no_grad
+    def bare(v):
+        return v * 2
+
+    assert bare(Value(1.0)).op == "" and bare.__name__ == "bare"
+    assert engine.is_grad_enabled()
+    with pytest.raises(TypeError, match="takes no arguments"):
+        no_grad(3)
+
+
+def test_pow_with_zero_exponent_has_zero_base_derivative_at_zero():
+    x = Value(0.0)
+    p = engine.sum([c * x ** k for k, c in enumerate([1.0, 2.0, 3.0])])  # 1 + 2x + 3x^2
+    p.backward()
+    assert x.grad == 2.0
+    a, b = Value(0.0), Value(0.0)
+    (a ** b).backward()
+    assert a.grad == 0.0 and b.grad == 0.0
+
+
+def test_method_aliases_comparisons_truth_and_source():
+    import inspect
+    x = Value(-2.0)
+    assert x.abs().data == abs(x).data == 2.0 and x.neg().data == (-x).data == 2.0
+    assert max(Value(1.0), Value(3.0), key=float).data == 3.0
+    assert max(Value(1.0), Value(3.0)).data == 3.0
+    assert Value(2.0) < 3 and Value(2.0) >= Value(2.0) and not (Value(2.0) > 2)
+    with pytest.raises(TypeError):
+        Value(1.0) < "2"
+    assert not Value(0.0) and Value(-0.5)
+    assert "1.0 - y * y" in inspect.getsource(Value.tanh)
+    assert "1.0 - y * y" in Value.tanh.__doc__
