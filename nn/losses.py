@@ -15,6 +15,7 @@ is 2 nodes, not N.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import List, Sequence, Union
 
 from engine import Value, dot
@@ -24,13 +25,33 @@ Number = Union[int, float]
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def _is_number(x) -> bool:
+    """A real number that is not a bool: int, float, numpy scalars, Fraction, ..."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _class_index(t):
+    """``t`` as a Python int class index (numpy ints, integral floats), or None."""
+    if isinstance(t, bool):
+        return None
+    if isinstance(t, numbers.Integral):
+        return int(t)
+    if isinstance(t, numbers.Real):
+        try:
+            f = float(t)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return int(f) if f.is_integer() else None
+    return None
+
+
 def _check_reduction(reduction, where: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{where}: reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
 
 
 def _as_list(x, where: str, what: str) -> list:
-    if isinstance(x, (Value, int, float)) and type(x) is not bool:
+    if isinstance(x, Value) or _is_number(x):
         return [x]
     if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
         raise TypeError(f"{where}: {what} must be a Value/number or a list of them, got {type(x).__name__}")
@@ -39,7 +60,7 @@ def _as_list(x, where: str, what: str) -> list:
 
 def _real(name: str, value, where: str, minimum: float = None) -> float:
     """A finite real number (not bool) as a float, else TypeError/ValueError naming ``where`` and ``name``."""
-    if type(value) is bool or not isinstance(value, (int, float)):
+    if not _is_number(value):
         raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
     try:
         value = float(value)
@@ -52,17 +73,23 @@ def _real(name: str, value, where: str, minimum: float = None) -> float:
     return value
 
 
-def _check_inputs(xs: list, where: str) -> None:
+def _check_inputs(xs: list, where: str) -> list:
+    """The inputs with plain numbers (numpy scalars too) as floats; TypeError for anything else."""
+    out = []
     for i, x in enumerate(xs):
-        if not isinstance(x, (Value, int, float)) or type(x) is bool:
+        if isinstance(x, Value):
+            out.append(x)
+        elif _is_number(x):
+            out.append(float(x))
+        else:
             raise TypeError(f"{where}: input[{i}] must be a Value or a number (one output per sample), "
                             f"got {type(x).__name__} {x!r}"[:200])
+    return out
 
 
 def _pair(input, target, where: str):
     """Inputs and targets as equal-length lists, non-empty, targets as floats."""
-    xs = _as_list(input, where, "input")
-    _check_inputs(xs, where)
+    xs = _check_inputs(_as_list(input, where, "input"), where)
     ts = _as_list(target, where, "target")
     if len(xs) != len(ts):
         raise ValueError(f"{where}: input and target must have the same length, got {len(xs)} and {len(ts)}")
@@ -72,7 +99,7 @@ def _pair(input, target, where: str):
     for i, t in enumerate(ts):
         if isinstance(t, Value):
             t = t.data
-        if type(t) is bool or not isinstance(t, (int, float)):
+        if not _is_number(t):
             raise TypeError(f"{where}: target[{i}] must be a number, got {type(t).__name__} {t!r}")
         out.append(float(t))
     return xs, out
@@ -190,15 +217,19 @@ def _check_logits(input, where: str) -> List[list]:
     if not rows:
         raise ValueError(f"{where}: got an empty batch; pass at least one sample")
     batch = isinstance(rows[0], (list, tuple))
+    checked = []
     for i, row in enumerate(rows if batch else [rows]):
         if batch and not isinstance(row, (list, tuple)):
             raise TypeError(f"{where}: sample {i} must be a list of class scores like sample 0, "
                             f"got {type(row).__name__}")
         for j, v in enumerate(row):
-            if not isinstance(v, (Value, int, float)) or type(v) is bool:
+            if not (isinstance(v, Value) or _is_number(v)):
                 raise TypeError(f"{where}: score [{i}][{j}] must be a Value or a number, "
                                 f"got {type(v).__name__} {v!r}"[:200])
-    return rows
+        if any(not isinstance(v, (Value, float)) for v in row):  # numpy scalars, ints -> float
+            row = [v if isinstance(v, Value) else float(v) for v in row]
+        checked.append(row)
+    return checked if batch else checked[0]
 
 
 def cross_entropy(input, target, reduction: str = "mean"):
@@ -226,11 +257,10 @@ def cross_entropy(input, target, reduction: str = "mean"):
         k = len(row)
         if k < 1:
             raise ValueError(f"cross_entropy: sample {i} has no class scores")
-        if type(t) is float and t.is_integer():
-            t = int(t)
-        if type(t) is bool or not isinstance(t, int):
+        t0, t = t, _class_index(t)
+        if t is None:
             raise TypeError(f"cross_entropy: target[{i}] must be a class index (int in 0..{k - 1}), "
-                            f"got {type(t).__name__} {t!r}")
+                            f"got {type(t0).__name__} {t0!r}")
         if not 0 <= t < k:
             raise ValueError(f"cross_entropy: target[{i}] = {t} is not a class index in 0..{k - 1}")
         losses.append(-_log_softmax_at(row, t))
@@ -257,10 +287,9 @@ def multi_margin_loss(input, target, margin: float = 1.0, reduction: str = "mean
     for i, (row, t) in enumerate(zip(rows, targets)):
         row = list(row)
         k = len(row)
-        if type(t) is float and t.is_integer():
-            t = int(t)
-        if type(t) is bool or not isinstance(t, int) or not 0 <= t < k:
-            raise ValueError(f"multi_margin_loss: target[{i}] must be a class index in 0..{k - 1}, got {t!r}")
+        t0, t = t, _class_index(t)
+        if t is None or not 0 <= t < k:
+            raise ValueError(f"multi_margin_loss: target[{i}] must be a class index in 0..{k - 1}, got {t0!r}")
         terms = [(row[j] - row[t] + m).relu() for j in range(k) if j != t]
         losses.append(vsum(terms) * (1.0 / k))
     return losses if (single and reduction == "none") else _reduce(losses, reduction)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -49,38 +50,69 @@ def _as_list(obj, where: str, name: str) -> list:
         raise TypeError(f"{where}: {name} must be a list, got {type(obj).__name__} {obj!r}"[:200]) from None
 
 
-def _check_samples(X: list, where: str, name: str) -> None:
-    """Every sample a list of numbers (or Values), all of the same length; cheap next to training."""
+def _check_samples(X: list, where: str, name: str) -> list:
+    """Every sample a list of numbers (or Values), all of the same length; cheap next to training.
+
+    Returns the samples as lists of floats (Values kept): numpy rows and
+    numpy scalars (any ``numbers.Real`` but bool) become plain Python.
+    """
     width = None
+    out = []
     for i, x in enumerate(X):
         if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
             raise TypeError(f"{where}: {name}[{i}] must be a list of numbers (one sample), "
                             f"got {type(x).__name__} {x!r}"[:200])
+        row = []
         for v in x:
-            if type(v) is bool or not isinstance(v, (int, float, Value)):
+            if isinstance(v, Value):
+                row.append(v)
+            elif type(v) is bool or not isinstance(v, numbers.Real):
                 raise TypeError(f"{where}: {name}[{i}] must hold numbers, got {type(v).__name__} {v!r}"[:200])
+            else:
+                row.append(v if type(v) is float else float(v))
         if width is None:
-            width = len(x)
-        elif len(x) != width:
-            raise ValueError(f"{where}: {name}[{i}] has {len(x)} features but {name}[0] has {width}; "
+            width = len(row)
+        elif len(row) != width:
+            raise ValueError(f"{where}: {name}[{i}] has {len(row)} features but {name}[0] has {width}; "
                              f"every sample needs the same length")
+        out.append(row)
+    return out
 
 
-def _check_labels(y: Sequence, k: int, where: str) -> List[int]:
-    """Labels as ints in 0..k-1 (k = 2 for one-output models; -1/+1 are mapped to 0/1)."""
+def _label(v):
+    """``v`` as a Python int if it is an integral number (numpy ints, 1.0), else None; bools are not labels."""
+    if isinstance(v, bool):  # numpy's bool_ is not a numbers.Integral either
+        return None
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        try:
+            f = float(v)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if f.is_integer():
+            return int(f)
+    return None
+
+
+def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
+    """Labels as Python ints: 0/1 for one-output models (-1/+1 are mapped to 0/1), 0..nout-1 otherwise.
+
+    Any ``numbers.Integral`` but bool is accepted (numpy ints too), and integral floats such as 1.0.
+    """
     out = []
-    pm1 = k == 2 and all(v in (-1, 1) for v in y) and any(v == -1 for v in y)
     for i, v in enumerate(y):
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if type(v) is bool or not isinstance(v, int):
+        t = _label(v)
+        if t is None:
             raise TypeError(f"{where}: y[{i}] must be an int class label, got {type(v).__name__} {v!r}")
-        if pm1:
-            v = (v + 1) // 2
-        if not 0 <= v < k:
-            raise ValueError(f"{where}: y[{i}] = {v} is not a class label in 0..{k - 1} "
-                             f"(the model has {'1 output: binary labels 0/1' if k == 2 else f'{k} outputs'})")
-        out.append(v)
+        out.append(t)
+    k = 2 if nout == 1 else nout
+    if nout == 1 and all(t in (-1, 1) for t in out) and -1 in out:
+        out = [(t + 1) // 2 for t in out]
+    for i, t in enumerate(out):
+        if not 0 <= t < k:
+            raise ValueError(f"{where}: y[{i}] = {t} is not a class label in 0..{k - 1} "
+                             f"(the model has {'1 output: binary labels 0/1' if nout == 1 else f'{k} outputs'})")
     return out
 
 
@@ -113,26 +145,30 @@ def evaluate(model: Module, X: Sequence, y: Sequence) -> float:
     return accuracy(model.predict(X), y)
 
 
-def _make_loss(loss, k: int, where: str) -> Callable:
-    """A function (outputs, int labels) -> Value for the loss name (or callable)."""
+def _make_loss(loss, nout: int, where: str) -> Callable:
+    """A function (outputs, int labels) -> Value for the loss name (or callable).
+
+    Binary losses fit one-output models only; multi-class losses any model with 2+ outputs
+    (a 2-output model is a 2-class softmax).
+    """
     if callable(loss):
         return loss
     if loss == "auto":
-        loss = "hinge" if k == 2 else "cross_entropy"
-    if k == 2 and loss in BINARY_LOSSES:
+        loss = "hinge" if nout == 1 else "cross_entropy"
+    if nout == 1 and loss in BINARY_LOSSES:
         if loss == "hinge":
             return lambda out, yb: L.hinge_loss(out, [2 * t - 1 for t in yb])
         if loss == "mse":
             return lambda out, yb: L.mse_loss(out, [2 * t - 1 for t in yb])
         return lambda out, yb: L.binary_cross_entropy_with_logits(out, yb)
-    if k > 2 and loss in MULTICLASS_LOSSES:
+    if nout >= 2 and loss in MULTICLASS_LOSSES:
         fn = L.cross_entropy if loss == "cross_entropy" else L.multi_margin_loss
         return lambda out, yb: fn(out, yb)
     known = BINARY_LOSSES + MULTICLASS_LOSSES + ("auto",)
     if loss not in known:
         raise ValueError(f"{where}: unknown loss {loss!r}; choose one of {', '.join(known)} or pass a function")
-    kind = "one output (binary)" if k == 2 else f"{k} outputs"
-    fits = BINARY_LOSSES if k == 2 else MULTICLASS_LOSSES
+    kind = "one output (binary)" if nout == 1 else f"{nout} outputs"
+    fits = BINARY_LOSSES if nout == 1 else MULTICLASS_LOSSES
     raise ValueError(f"{where}: loss {loss!r} does not fit a model with {kind}; use one of {', '.join(fits)}")
 
 
@@ -140,7 +176,7 @@ def _progress_enabled(progress: Optional[bool]) -> bool:
     if progress is not None:
         return bool(progress)
     try:  # a bar only for people watching a terminal; logs and pipes stay clean
-        return sys.stdout.isatty() and sys.stderr.isatty()
+        return bool(sys.stdout.isatty() and sys.stderr.isatty())
     except (AttributeError, ValueError):
         return False
 
@@ -154,18 +190,23 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         ) -> Dict[str, list]:
     """Train ``model`` on ``(X, y)``; return the per-epoch history.
 
-    * ``y``: int class labels (0/1 for one-output models, 0..K-1 for K outputs).
-    * ``optimizer``: an ``Optimizer`` on ``model.parameters()``, or ``"sgd"``/``"adam"``/
-      ``"adamw"`` with ``lr`` (default: 0.01 for adam/adamw, 0.1 for sgd; see ``DEFAULT_LR``).
-    * ``loss``: ``"auto"`` (hinge for one output, cross_entropy for K), ``"hinge"``,
-      ``"bce"``, ``"mse"``, ``"cross_entropy"``, ``"multi_margin"``, or
-      ``fn(outputs, labels) -> Value``.
+    * ``X``: samples, each a list of numbers (any ``numbers.Real``: numpy arrays work).
+    * ``y``: int class labels (0/1 -- or -1/+1 -- for one-output models, 0..K-1 for K >= 2
+      outputs; a 2-output model is a 2-class softmax).  Any ``numbers.Integral`` but bool.
+    * ``optimizer``: an ``Optimizer`` on ``model.parameters()`` (or a subset of them, to
+      freeze the rest; ValueError if it holds parameters of another model), or
+      ``"sgd"``/``"adam"``/``"adamw"`` with ``lr`` (default: 0.01 for adam/adamw, 0.1 for
+      sgd; see ``DEFAULT_LR``).
+    * ``loss``: ``"auto"`` (hinge for one output, cross_entropy for 2+), ``"hinge"``,
+      ``"bce"``, ``"mse"`` (one output), ``"cross_entropy"``, ``"multi_margin"`` (2+
+      outputs), or ``fn(outputs, labels) -> Value``.
     * ``batch_size``: ``None`` = full batch; batches are reshuffled each epoch
       from ``random.Random(seed)``.
     * ``schedule``: ``"none"``, ``"step"``, ``"linear"``, ``"cosine"`` over ``epochs``, or
       an ``LRScheduler``; stepped once per epoch.
     * ``l2``/``l1``: regularisation strength added to every batch's loss.
-    * ``progress``: tqdm bar; ``None`` = only when stdout is a terminal.
+    * ``progress``: tqdm bar (drawn on stderr); ``None`` = only when stdout and stderr are
+      both terminals, so logs and pipes stay clean.
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
 
     History: ``epoch``, ``loss`` (mean batch loss incl. regularisation),
@@ -183,7 +224,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         raise ValueError(f"{where}: got an empty training set")
     if len(X) != len(y):
         raise ValueError(f"{where}: X and y must have the same length, got {len(X)} and {len(y)}")
-    _check_samples(X, where, "X")
+    X = _check_samples(X, where, "X")
     if lr is not None and (type(lr) is bool or not isinstance(lr, (int, float))):
         raise TypeError(f"{where}: lr must be a finite number > 0, got {type(lr).__name__} {lr!r}")
     if lr is not None and not (math.isfinite(lr) and lr >= 0):
@@ -197,20 +238,26 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
             raise ValueError(f"{where}: {name} must be a finite number >= 0, got {v!r}")
 
     nout = _num_outputs(model, X[0])
-    k = 2 if nout == 1 else nout
-    y = _check_labels(y, k, where)
+    y = _check_labels(y, nout, where)
     has_val = X_val is not None and y_val is not None and len(X_val) > 0
     if has_val:
         X_val = _as_list(X_val, where, "X_val")
-        _check_samples(X_val, where, "X_val")
+        X_val = _check_samples(X_val, where, "X_val")
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
-        y_val = _check_labels(list(y_val), k, where + " (validation)")
-    loss_fn = _make_loss(loss, k, where)
+        y_val = _check_labels(list(y_val), nout, where + " (validation)")
+    loss_fn = _make_loss(loss, nout, where)
 
     params = model.parameters()
     if isinstance(optimizer, Optimizer):
         opt = optimizer
+        mine = {id(p) for p in params}
+        foreign = sum(id(p) not in mine for p in opt.params)
+        if foreign:
+            raise ValueError(f"{where}: the optimizer holds {foreign} parameter{'s' if foreign != 1 else ''} that "
+                             f"{'are' if foreign != 1 else 'is'} not the model's (of its {len(opt.params)}); "
+                             f"fit would not train the model: build it as "
+                             f"{type(opt).__name__}(model.parameters(), ...)")
         if lr is not None:
             opt.lr = float(lr)
     elif optimizer in OPTIMIZERS:
