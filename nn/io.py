@@ -107,6 +107,8 @@ def atomic_write_text(path: PathLike, text: str) -> None:
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never half."""
     path = os.fspath(path)
+    if os.path.isdir(path):  # os.replace would fail naming the temporary file
+        raise IsADirectoryError(f"cannot write {path!r}: it is a directory; pass a file path inside it")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
@@ -141,6 +143,9 @@ def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None
     a crash during the write leaves the previous file as it was.
     """
     path = _check_path(path, "save_model")
+    if os.path.isdir(path):
+        example = os.path.join(path, "model.json")
+        raise IsADirectoryError(f"save_model: {path!r} is a directory; pass a file path like {example!r}")
     doc = model_to_dict(model, metadata)
     try:
         text = json.dumps(doc, allow_nan=False)

@@ -27,10 +27,44 @@ Weight initialisation (``init=``), all from an explicit ``random.Random(seed)``:
 
 Biases start at 0.  ``init="auto"`` (the default) picks per layer from its
 activation, as above.
+
+Writing your own module, PyTorch style: subclass ``Module``, call
+``super().__init__()`` first, assign sub-modules (or lists/tuples of them)
+and parameter Values (or nested lists of them) as attributes, and define
+``forward(x)`` for one sample.  ``parameters()``, ``state_dict()``,
+``train()``/``eval()`` and ``fit`` find them in assignment order; a
+module's own Values come before its sub-modules' (as in PyTorch)::
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = Layer(2, 8, seed=0)
+            self.l2 = Layer(8, 1, "linear", seed=1)
+            self.scale = Value(1.0)
+
+        def forward(self, x):
+            return self.l2(self.l1(x))[0] * self.scale
+
+    Net().state_dict().keys()  # scale, l1.weight, l1.bias, l2.weight, l2.bias
+
+A list ``self.blocks = [Layer(...), ...]`` gives keys ``blocks.0.weight``, ...
+Plain numbers, strings and lists of floats are not state (override
+``_tensors()`` to add buffers).  The built-in modules list their tensors in
+``_tensors()`` and sub-modules in ``children()`` instead, so their keys are
+``0.weight``, ``0.bias``, ... as before.
+
+Parameter names and labels: ``named_parameters()`` gives ``(name, Value)``
+pairs in ``parameters()`` order, one per scalar parameter, named after its
+``state_dict`` key and index: ``"0.weight[3][1]"`` is weight 1 of neuron 3
+of layer 0, ``"0.bias[3]"`` its bias (a lone ``Neuron`` has ``"weight[1]"``
+and ``"bias"``).  Every parameter's ``.label`` is set to that name when the
+module is built (and again when it is assigned into a larger module), so
+``engine.draw_dot`` pictures show which weight is which.
 """
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
@@ -129,6 +163,20 @@ def _as_input(x, where: str) -> list:
                         ) from None
 
 
+def _batch_error(x, where: str, nin) -> Optional[TypeError]:
+    """The TypeError to raise if ``x`` looks like a batch (a list of samples) where one sample was expected."""
+    try:
+        nested = any(isinstance(v, (list, tuple)) or (hasattr(v, "__len__") and not isinstance(v, (str, bytes)))
+                     for v in x)
+    except TypeError:
+        return None
+    if not nested:
+        return None
+    size = f"a flat list of {nin} numbers" if nin else "a flat list of numbers"
+    return TypeError(f"{where}: expected one sample ({size}), got a nested list; for a batch use "
+                     f"[model(x) for x in xs] or model.forward_batch(xs)")
+
+
 def _flat(obj) -> list:
     if isinstance(obj, list):
         out = []
@@ -167,6 +215,53 @@ def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite:
         _check_numbers(o, shape[1:], key, f"{path}[{i}]", allow_nonfinite)
 
 
+def _iter_leaves(obj):
+    """The non-list items of nested lists/tuples, lazily (so ``all()`` stops at the first misfit)."""
+    if isinstance(obj, (list, tuple)):
+        for o in obj:
+            yield from _iter_leaves(o)
+    else:
+        yield obj
+
+
+def _as_lists(obj):
+    """Nested tuples/lists of Values as nested lists (the same Value objects)."""
+    if isinstance(obj, (list, tuple)):
+        return [_as_lists(o) for o in obj]
+    return obj
+
+
+def _is_param(v) -> bool:
+    return isinstance(v, Value) and v.op == ""  # a computed result (op != "") is not a parameter
+
+
+def _attr_state(name: str, value):
+    """What one attribute of a user module holds: ``(tensor or None, [(child name, module), ...])``.
+
+    Sub-modules: a Module, or a non-empty list/tuple of Modules (named ``name.0``, ``name.1``, ...).
+    Parameters: a leaf Value, or non-empty nested lists/tuples of leaf Values.
+    """
+    if isinstance(value, Module):
+        return None, [(name, value)]
+    if isinstance(value, Value):
+        return ((name, value, True), []) if _is_param(value) else (None, [])
+    if isinstance(value, (list, tuple)) and value:
+        if all(isinstance(m, Module) for m in value):
+            return None, [(f"{name}.{i}", m) for i, m in enumerate(value)]
+        if all(_is_param(v) for v in _iter_leaves(value)) and _shape(_as_lists(value)):
+            return (name, _as_lists(value), True), []
+    return None, []
+
+
+def _named_leaves(t, name: str):
+    """``(name[i][j], Value)`` for every Value in the nested list ``t`` (``name`` itself for a bare Value)."""
+    if isinstance(t, list):
+        for i, o in enumerate(t):
+            yield from _named_leaves(o, f"{name}[{i}]")
+    else:
+        yield name, t
+
+
 def _float_sigmoid(x: float) -> float:
     # the two-branch form engine's sigmoid uses: exp never overflows
     if x >= 0.0:
@@ -188,10 +283,12 @@ _FLOAT_ACT = {
 class Module:
     """Base class: parameters, gradients, train/eval mode and state dicts.
 
-    Subclasses implement ``__call__`` (one sample) and, if it differs,
-    ``forward_batch`` (a list of samples; BatchNorm needs the whole batch),
-    and list their own tensors in ``_tensors()`` and sub-modules in
-    ``children()``.
+    Subclasses implement ``forward(x)`` (or ``__call__``) for one sample
+    and, if it differs, ``forward_batch`` (a list of samples; BatchNorm
+    needs the whole batch).  Sub-modules and parameter Values assigned as
+    attributes after ``super().__init__()`` are found automatically (see
+    the module docstring); alternatively list own tensors in ``_tensors()``
+    and sub-modules in ``children()`` (then named ``0``, ``1``, ...).
 
     >>> from nn import MLP
     >>> m = MLP(2, [3, 1], seed=0)
@@ -204,14 +301,60 @@ class Module:
     def __init__(self) -> None:
         self.training = True
 
+    def __setattr__(self, name: str, value) -> None:
+        if not type(self).__dictoffset__:  # the built-in modules (slots only) list their state themselves
+            object.__setattr__(self, name, value)
+            return
+        tensor, kids = _attr_state(name, value)
+        if tensor is not None or kids:
+            try:
+                object.__getattribute__(self, "training")
+            except AttributeError:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to self.{name} "
+                                f"before Module.__init__(); call super().__init__() first in "
+                                f"{type(self).__name__}.__init__") from None
+        object.__setattr__(self, name, value)
+        if tensor is not None or kids:
+            self._label_parameters()
+
+    def _label_parameters(self) -> None:
+        """Set every parameter's ``.label`` to its name in ``named_parameters()``."""
+        for name, p in self.named_parameters():
+            p.label = name
+
     # -- structure (override) -------------------------------------------------
+    def _discovered(self):
+        """``(tensors, named children)`` from this module's attributes, in assignment order."""
+        attrs = getattr(self, "__dict__", None)  # modules with __slots__ only have none
+        tensors, kids = [], []
+        if attrs:
+            for name, value in list(attrs.items()):
+                t, k = _attr_state(name, value)
+                if t is not None:
+                    tensors.append(t)
+                kids.extend(k)
+        return tensors, kids
+
+    def named_children(self) -> List[tuple]:
+        """Direct sub-modules as ``(name, module)`` pairs, in order.
+
+        From ``children()`` (named ``"0"``, ``"1"``, ...) when a subclass
+        overrides it, else from the attributes (``"l1"``, ``"blocks.0"``, ...).
+        """
+        if type(self).children is not Module.children:
+            return [(str(i), m) for i, m in enumerate(self.children())]
+        return self._discovered()[1]
+
     def children(self) -> List["Module"]:
         """Direct sub-modules, in order."""
-        return []
+        return [m for _, m in self.named_children()]
 
     def _tensors(self) -> list:
-        """This module's own ``(name, nested list of Values or floats, is_parameter)``."""
-        return []
+        """This module's own ``(name, nested list of Values or floats, is_parameter)``.
+
+        Default: the parameter Values assigned as attributes.
+        """
+        return self._discovered()[0]
 
     def config(self) -> dict:
         """A JSON-able description of the architecture (used by ``nn.io``)."""
@@ -220,7 +363,11 @@ class Module:
 
     # -- forward ----------------------------------------------------------------
     def __call__(self, x):
-        raise NotImplementedError(f"{type(self).__name__} must implement __call__")
+        forward = getattr(type(self), "forward", None)
+        if forward is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement forward(x) (or __call__) "
+                                      f"for one sample")
+        return forward(self, x)
 
     def forward_batch(self, xs: Sequence) -> list:
         """Outputs for a list of samples (default: one call per sample)."""
@@ -233,6 +380,11 @@ class Module:
         """
         if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
             raise TypeError(f"{type(self).__name__}.predict: expected a list of samples, got {type(xs).__name__}")
+        if (isinstance(xs, (list, tuple)) and xs and not isinstance(xs[0], bool)
+                and isinstance(xs[0], (Value, numbers.Real))):
+            one = [v.data if isinstance(v, Value) else v for v in xs]
+            raise TypeError(f"{type(self).__name__}.predict: expected a list of samples; for one sample write "
+                            f"predict([{one!r}])"[:300])
         was = self.training
         self.eval()
         try:
@@ -254,17 +406,41 @@ class Module:
 
     # -- parameters -------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator:
+        """``(prefix, module)`` for this module (prefix ``""``) and every sub-module (``"0."``, ``"l1."``)."""
         yield prefix, self
-        for i, child in enumerate(self.children()):
-            yield from child.named_modules(f"{prefix}{i}.")
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}{name}.")
 
     def parameters(self) -> List[Value]:
-        """Every trainable leaf Value, in a fixed order."""
+        """Every trainable leaf Value, in a fixed order (each once, even if shared)."""
         out = []
         for _, m in self.named_modules():
             for _, t, is_param in m._tensors():
                 if is_param:
                     out.extend(_flat(t))
+        if len(out) > 1 and len({id(p) for p in out}) != len(out):
+            seen = set()
+            out = [p for p in out if not (id(p) in seen or seen.add(id(p)))]
+        return out
+
+    def named_parameters(self) -> List[tuple]:
+        """``(name, Value)`` for every parameter, in ``parameters()`` order.
+
+        One pair per scalar parameter, named after its ``state_dict`` key and
+        index, e.g. ``"0.weight[3][1]"`` and ``"0.bias[3]"`` for an MLP.
+
+        >>> from nn import MLP
+        >>> [name for name, _ in MLP(2, [1, 1], seed=0).named_parameters()]
+        ['0.weight[0][0]', '0.weight[0][1]', '0.bias[0]', '1.weight[0][0]', '1.bias[0]']
+        """
+        out, seen = [], set()
+        for prefix, m in self.named_modules():
+            for name, t, is_param in m._tensors():
+                if is_param:
+                    for n, p in _named_leaves(t, prefix + name):
+                        if id(p) not in seen:
+                            seen.add(id(p))
+                            out.append((n, p))
         return out
 
     def num_parameters(self) -> int:
@@ -340,14 +516,14 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        kids = self.children()
+        kids = self.named_children()
         head = f"{type(self).__name__}({self.extra_repr()})"
         if not kids:
             return head
         extra = self.extra_repr()
         lines = [f"{type(self).__name__}({extra + ', ' if extra else ''}params={self.num_parameters()})"]
-        for i, k in enumerate(kids):
-            lines.append(f"  ({i}): " + repr(k).replace("\n", "\n  "))
+        for name, k in kids:
+            lines.append(f"  ({name}): " + repr(k).replace("\n", "\n  "))
         return "\n".join(lines)
 
 
@@ -389,6 +565,7 @@ class Neuron(Module):
         self.w = [Value(v) for v in init_weights(rng, self.init, nin, fan_out, nin)]
         self.b = Value(0.0)
         self._wb = self.w + [self.b]  # built once: the fused dot's weight operand
+        self._label_parameters()
 
     def __call__(self, x: Sequence) -> Value:
         xs = _as_input(x, "Neuron")
@@ -435,23 +612,33 @@ class Layer(Module):
         rng = _as_rng(seed, "Layer")
         self.neurons = [Neuron(nin, activation, init=self.init, seed=rng, fan_out=nout) for _ in range(nout)]
         self._wbs = [n._wb for n in self.neurons]
+        self._label_parameters()
 
     def __call__(self, x: Sequence) -> List[Value]:
         xs = _as_input(x, "Layer")
         if len(xs) != self.nin:
+            err = _batch_error(xs, "Layer", self.nin)
+            if err is not None:
+                raise err
             raise ValueError(f"Layer: expected an input of length {self.nin}, got {len(xs)} "
                              f"(check the model's nin or the sample)")
         xs.append(1.0)  # shared bias input for all neurons of this layer
         act = self.activation
         # One branch per layer call, not per neuron; list comprehensions keep
         # the loop in C as much as CPython allows.
-        if act == "relu":
-            return [dot(wb, xs).relu() for wb in self._wbs]
-        if act == "tanh":
-            return [dot(wb, xs).tanh() for wb in self._wbs]
-        if act == "sigmoid":
-            return [dot(wb, xs).sigmoid() for wb in self._wbs]
-        return [dot(wb, xs) for wb in self._wbs]
+        try:
+            if act == "relu":
+                return [dot(wb, xs).relu() for wb in self._wbs]
+            if act == "tanh":
+                return [dot(wb, xs).tanh() for wb in self._wbs]
+            if act == "sigmoid":
+                return [dot(wb, xs).sigmoid() for wb in self._wbs]
+            return [dot(wb, xs) for wb in self._wbs]
+        except TypeError:
+            err = _batch_error(xs[:-1], "Layer", self.nin)  # a batch passed as one sample: say so
+            if err is not None:
+                raise err from None
+            raise
 
     def _tensors(self) -> list:
         return [("weight", [n.w for n in self.neurons], True), ("bias", [n.b for n in self.neurons], True)]
@@ -580,6 +767,7 @@ class BatchNorm(Module):
         self.bias = [Value(0.0) for _ in range(num_features)]
         self.running_mean = [0.0] * num_features
         self.running_var = [1.0] * num_features
+        self._label_parameters()
 
     def _check(self, x) -> list:
         xs = list(x)
@@ -662,6 +850,7 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential: argument {i} must be a Module, got {type(m).__name__}")
         self.modules = list(modules)
+        self._label_parameters()
 
     def children(self) -> List[Module]:
         return self.modules
@@ -673,8 +862,16 @@ class Sequential(Module):
         return len(self.modules)
 
     def __call__(self, x: Sequence):
-        for m in self.modules:
-            x = m(x)
+        x0 = x
+        try:
+            for m in self.modules:
+                x = m(x)
+        except TypeError:
+            nin = getattr(self.modules[0], "nin", None) if self.modules else None
+            err = _batch_error(x0, type(self).__name__, nin)
+            if err is not None:
+                raise err from None
+            raise
         return x[0] if isinstance(x, list) and len(x) == 1 else x
 
     def forward_batch(self, xs: Sequence) -> list:
@@ -762,8 +959,15 @@ class MLP(Sequential):
 
     def __call__(self, x: Sequence):
         # Same as Sequential.__call__, kept local to save a call per sample.
-        for m in self.modules:
-            x = m(x)
+        x0 = x
+        try:
+            for m in self.modules:
+                x = m(x)
+        except TypeError:
+            err = _batch_error(x0, "MLP", self.nin)  # a batch passed as one sample: say so
+            if err is not None:
+                raise err from None
+            raise
         return x[0] if len(x) == 1 else x
 
     def config(self) -> dict:
