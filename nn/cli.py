@@ -43,8 +43,10 @@ PRESETS = {
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (exit 2) instead of usage + message."""
 
+    dash_hint = ""  # set by main() when an argument starts with '-' but is no option (graph's EXPR)
+
     def error(self, message: str):  # noqa: D401 - argparse API
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message}{self.dash_hint} (see {self.prog} --help)\n")
 
 
 # -- argument types: a ValueError/TypeError here becomes argparse's one-line error, exit 2
@@ -120,8 +122,9 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="extra points held out for validation accuracy (default: 50; 0 = none)")
     p.add_argument("--noise", type=_float_range(0.0), default=None,
                    help="noise level of the dataset (default: the dataset's own, 0.1 for moons)")
-    p.add_argument("--classes", type=_int_at_least(2, 1000), default=3,
-                   help="number of classes for spirals and blobs (default: 3)")
+    p.add_argument("--classes", type=_int_at_least(2, 1000), default=None,
+                   help="number of classes for spirals and blobs (default: 3); moons, circles and xor always "
+                        "have 2, so any other value is refused for them")
     p.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2,...",
                    help="hidden layer widths (default: per dataset, 16,16 for moons)")
     p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"], default="relu",
@@ -129,8 +132,9 @@ def _add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--init", choices=list(INITS), default="auto",
                    help="weight init: auto = kaiming_uniform for relu, xavier_uniform otherwise (default: auto)")
     p.add_argument("--loss", choices=["auto", *BINARY_LOSSES, *MULTICLASS_LOSSES], default=None,
-                   help="loss; binary datasets take hinge/bce/mse, multi-class ones cross_entropy/multi_margin "
-                        "(default: per dataset)")
+                   help="loss; 2-class datasets take hinge/bce/mse, 3+ classes cross_entropy/multi_margin "
+                        "(default: per dataset, or auto = hinge for 2 classes when the dataset's own loss "
+                        "does not fit, e.g. blobs with --classes 2)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help="optimiser (default: per dataset)")
     p.add_argument("--lr", type=_float_range(0.0, low_open=True), default=None,
                    help="learning rate (default: per dataset; 0.01 for adam/adamw, 0.1 for sgd when "
@@ -246,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
         if gp is not None and "--debug" not in gp._option_string_actions:
             gp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                             help="show full tracebacks on errors")
+        # "-x*w" is an expression, not an option: any "-..." that is no option of `graph` is taken
+        # as EXPR (argparse consults this only after the real options -o, -h, --at, ... did not match)
+        if gp is not None and hasattr(gp, "_negative_number_matcher"):
+            gp._negative_number_matcher = re.compile(r"^-[^-]")
     except ImportError:  # the graph subcommand is optional
         pass
     return parser
@@ -273,10 +281,16 @@ def cmd_train(args) -> int:
     from .optim import OPTIMIZERS, make_scheduler
     from .train import BINARY_LOSSES, DEFAULT_LR, MULTICLASS_LOSSES, _progress_enabled, evaluate, fit
 
+    from .data import DATASETS
+
     preset = PRESETS[args.dataset]
+    fixed_k = DATASETS[args.dataset].num_classes
+    if args.classes is not None and fixed_k is not None and args.classes != fixed_k:
+        raise ValueError(f"--classes applies to --dataset spirals or blobs only; {args.dataset} always has "
+                         f"{fixed_k} classes")
+    classes = args.classes if args.classes is not None else 3
     samples = args.samples if args.samples is not None else preset["samples"]
     hidden = args.hidden if args.hidden is not None else preset["hidden"]
-    loss = args.loss if args.loss is not None else preset["loss"]
     opt_name = args.optimizer if args.optimizer is not None else preset["optimizer"]
     lr = args.lr if args.lr is not None else (preset["lr"] if opt_name == preset["optimizer"] else
                                               DEFAULT_LR[opt_name])
@@ -286,21 +300,27 @@ def cmd_train(args) -> int:
     batch_size = args.batch_size or None
 
     X, y, k = load_dataset(args.dataset, samples + args.val_samples, noise=args.noise,
-                           classes=args.classes, seed=args.seed)
+                           classes=classes, seed=args.seed)
     if args.val_samples:
         Xtr, ytr, Xval, yval = train_val_split(X, y, args.val_samples / len(X), seed=args.seed)
     else:
         Xtr, ytr, Xval, yval = X, y, [], []
     nout = 1 if k == 2 else k
+    fits = BINARY_LOSSES if k == 2 else MULTICLASS_LOSSES
+    if args.loss is not None:
+        loss = args.loss
+    else:  # the dataset's own loss, unless it does not fit this number of classes (blobs --classes 2)
+        loss = preset["loss"] if preset["loss"] in fits else "auto"
     if loss == "auto":
         loss = "hinge" if k == 2 else "cross_entropy"
-    fits = BINARY_LOSSES if k == 2 else MULTICLASS_LOSSES
     if loss not in fits:
         raise ValueError(f"--loss {loss} does not fit {args.dataset} ({k} classes); use one of {', '.join(fits)}")
     if args.momentum and opt_name != "sgd":
         raise ValueError(f"--momentum applies to --optimizer sgd only, not {opt_name}")
     if args.batchnorm and batch_size == 1:
         raise ValueError("--batchnorm needs --batch-size of 2 or more (or 0 for the whole set)")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"--out: {out_dir!r} is a file; --out takes a folder")
 
     try:
         os.makedirs(out_dir, exist_ok=True)
@@ -348,7 +368,7 @@ def cmd_train(args) -> int:
               "classes": k, "hidden": hidden, "activation": args.activation, "init": args.init, "loss": loss,
               "optimizer": opt_name, "lr": lr, "schedule": schedule, "momentum": args.momentum, "l2": l2,
               "l1": args.l1, "dropout": args.dropout, "batchnorm": args.batchnorm, "epochs": args.epochs,
-              "batch_size": batch_size, "seed": args.seed}
+              "batch_size": args.batch_size, "seed": args.seed}  # batch_size 0 = full batch, as in --help
     final = {"train_accuracy": train_acc, "val_accuracy": val_acc, "loss": history["loss"][-1],
              "first_epoch_at_100pct_train_accuracy": first_full, "train_seconds": round(seconds, 3),
              "seconds_per_epoch": round(seconds / args.epochs, 5)}
@@ -365,7 +385,10 @@ def cmd_train(args) -> int:
         written += _pictures(model, history, Xtr, ytr, Xval, yval, paths, args.dataset)
 
     val_txt = f", validation accuracy {val_acc:.1%} ({len(Xval)} points)" if val_acc is not None else ""
-    print(f"final: train accuracy {train_acc:.1%} ({len(Xtr)} points){val_txt}, loss {history['loss'][-1]:.4f}; "
+    # The accuracies are measured on the trained model; the loss is the last epoch's, averaged over
+    # its batches before each step (what fit records), so the two are labelled apart.
+    print(f"final (after training): train accuracy {train_acc:.1%} ({len(Xtr)} points){val_txt}; "
+          f"last epoch loss {history['loss'][-1]:.4f} (mean over the epoch, before each step); "
           f"{args.epochs} epochs in {seconds:.2f} s", flush=True)
     print(f"wrote {', '.join(os.path.join(out_dir, w) for w in written)}", flush=True)
     return 0
@@ -423,12 +446,28 @@ def _graph_svg(model, samples, path: str) -> None:
 
 # ---------------------------------------------------------------------------
 
+def _hint_dash_expression(parser, argv: List[str]) -> None:
+    """If `graph` gets an argument like "-h*x" (an expression that argparse may read as -h), make
+    its usage errors say how to pass such an expression: after ``--``."""
+    gp = getattr(parser, "subcommands", {}).get("graph")
+    if gp is None or "graph" not in argv:
+        return
+    rest = argv[argv.index("graph") + 1:]
+    if "--" in rest:
+        rest = rest[:rest.index("--")]
+    known = gp._option_string_actions
+    if any(t.startswith("-") and len(t) > 1 and t.split("=", 1)[0] not in known for t in rest):
+        gp.dash_hint = ("; an EXPR that starts with '-' can go after --, e.g. "
+                        "chainrule graph --at x=1 -- \"-h*x\"")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``chainrule`` script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         parser = build_parser()
+        _hint_dash_expression(parser, argv)
         args, extra = parser.parse_known_args(argv)
         if extra:
             where = parser.subcommands.get(getattr(args, "command", None) or "", parser)

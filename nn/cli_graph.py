@@ -18,6 +18,7 @@ Interface used by nn/cli.py:
 from __future__ import annotations
 
 import argparse
+import os
 
 _EXAMPLE = 'chainrule graph "tanh(x*w + b)" --at x=2,w=-3,b=1 -o graph.svg'
 
@@ -33,7 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "Evaluate EXPR at the given point, run backward, and draw its computation graph "
             "(one box per value with data and grad, one small node per op). "
             f"EXPR may use numbers, variables, + - * / ** and {', '.join(FUNCTIONS)}."),
-        epilog=f"example: {_EXAMPLE}",
+        epilog=f"example: {_EXAMPLE}. EXPR may start with '-' (\"-x*w\"); one starting with -h or -o "
+               "goes after --: chainrule graph --at x=1 -- \"-h*x\"",
     )
     p.add_argument("expr", metavar="EXPR", help='the expression, e.g. "tanh(x*w + b)" (quote it for the shell)')
     p.add_argument("--at", action="append", default=[], metavar="NAME=NUM[,NAME=NUM...]",
@@ -56,6 +58,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+SUPPORTED = ".svg .png .dot"
+# formats a system Graphviz can make from the .dot file we write (`dot -Tpdf g.dot -o g.pdf`)
+_GRAPHVIZ_ONLY = {".pdf", ".ps", ".eps", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".svgz"}
+
+
+def _check_output(output: str, formats) -> None:
+    """ValueError (prefixed ``-o:``) unless the suffix of ``output`` names a format we can write."""
+    if os.path.isdir(output):
+        raise ValueError(f"-o: {output!r} is a folder; give a file whose suffix picks the format, e.g. "
+                         f"{os.path.join(output, 'graph.svg')!r} (supported: {SUPPORTED})")
+    suffix = os.path.splitext(output)[1]
+    if suffix.lower() in formats:
+        return
+    if suffix.lower() in _GRAPHVIZ_ONLY:
+        dot_name = os.path.splitext(os.path.basename(output))[0] + ".dot"
+        raise ValueError(f"-o: {output!r}: {suffix} output needs a system Graphviz (`dot`); write {dot_name} "
+                         f"and run `dot -T{suffix[1:].lower()} {dot_name} -o {os.path.basename(output)}` "
+                         f"(supported format suffixes here: {SUPPORTED})")
+    what = f"the suffix {suffix!r}" if suffix else "a name without a suffix"
+    raise ValueError(f"-o: {output!r}: cannot tell the output format from {what}; "
+                     f"supported format suffixes: {SUPPORTED}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule graph``; return 0 on success.
 
@@ -76,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     expr = getattr(args, "expr", None)
     if not isinstance(expr, str):
         raise TypeError(f"chainrule graph: expected an expression string, e.g. {_EXAMPLE}")
+    output = getattr(args, "output", None) or "graph.svg"
+    _check_output(output, draw.RENDER_FORMATS)
     at = getattr(args, "at", None)
     values = parse_assignments(at)
     out, leaves = evaluate(expr, values)
@@ -100,7 +127,6 @@ def run(args: argparse.Namespace) -> int:
         highlight=leaves[highlight] if highlight is not None else None,
         max_inputs=draw.MAX_INPUTS if max_inputs is None else max_inputs,
     )
-    output = getattr(args, "output", None) or "graph.svg"
     try:
         path = draw.render_to_file(g, output)
     except draw.RendererNotFoundError as e:

@@ -23,7 +23,7 @@ def test_train_end_to_end_via_console_script(tmp_path):
     out = tmp_path / "runs" / "moons"
     r = _run("train", "--dataset", "moons", *FAST, "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "epoch 3/3" in r.stdout and "final: train accuracy" in r.stdout and "validation accuracy" in r.stdout
+    assert "epoch 3/3" in r.stdout and "final (after training): train accuracy" in r.stdout and "validation accuracy" in r.stdout
     assert "Traceback" not in r.stderr
     for png in ("loss.png", "boundary.png"):
         data = (out / png).read_bytes()
@@ -47,7 +47,7 @@ def test_train_every_dataset(tmp_path, dataset, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["classes"] == (3 if dataset in ("spirals", "blobs") else 2)
     assert not (out / "loss.png").exists()
-    assert "final: train accuracy" in capsys.readouterr().out
+    assert "final (after training): train accuracy" in capsys.readouterr().out
 
 
 def test_saved_model_reproduces_reported_accuracy(tmp_path, capsys):
@@ -59,7 +59,7 @@ def test_saved_model_reproduces_reported_accuracy(tmp_path, capsys):
     X, y, _ = load_dataset("moons", 32, seed=0)
     Xt, yt, _, _ = train_val_split(X, y, 8 / 32, seed=0)
     assert evaluate(load_model(out / "model.json"), Xt, yt) == metrics["final"]["train_accuracy"]
-    assert capsys.readouterr().out.startswith("final:")  # --quiet: only the summary
+    assert capsys.readouterr().out.startswith("final (after training):")  # --quiet: only the summary
 
 
 def test_help_on_every_subcommand(capsys):

@@ -68,7 +68,7 @@ def _one_line_error(err: str, needle: str, command: str) -> None:
 # (argv, exit code, needle in the error line)
 TRAIN = [
     (["--out", "file.txt/sub"], 1, "cannot create output folder"),
-    (["--out", "file.txt"], 1, "cannot create output folder"),
+    (["--out", "file.txt"], 2, "--out: 'file.txt' is a file; --out takes a folder"),
     (["--out", "file.txt/a/b/c"], 1, "cannot create output folder"),
     (["--lr", "nan"], 2, "--lr"),
     (["--lr", "inf"], 2, "--lr"),
