@@ -253,13 +253,17 @@ def _attr_state(name: str, value):
     return None, []
 
 
-def _named_leaves(t, name: str):
+def _named_leaves(t, name: str) -> list:
     """``(name[i][j], Value)`` for every Value in the nested list ``t`` (``name`` itself for a bare Value)."""
-    if isinstance(t, list):
-        for i, o in enumerate(t):
-            yield from _named_leaves(o, f"{name}[{i}]")
-    else:
-        yield name, t
+    if not isinstance(t, list):
+        return [(name, t)]
+    out = []
+    for i, o in enumerate(t):
+        if isinstance(o, list):
+            out.extend(_named_leaves(o, f"{name}[{i}]"))
+        else:
+            out.append((f"{name}[{i}]", o))
+    return out
 
 
 def _float_sigmoid(x: float) -> float:
@@ -565,7 +569,9 @@ class Neuron(Module):
         self.w = [Value(v) for v in init_weights(rng, self.init, nin, fan_out, nin)]
         self.b = Value(0.0)
         self._wb = self.w + [self.b]  # built once: the fused dot's weight operand
-        self._label_parameters()
+        for i, w in enumerate(self.w):  # as named_parameters() names them
+            w.label = f"weight[{i}]"
+        self.b.label = "bias"
 
     def __call__(self, x: Sequence) -> Value:
         xs = _as_input(x, "Neuron")
@@ -612,7 +618,10 @@ class Layer(Module):
         rng = _as_rng(seed, "Layer")
         self.neurons = [Neuron(nin, activation, init=self.init, seed=rng, fan_out=nout) for _ in range(nout)]
         self._wbs = [n._wb for n in self.neurons]
-        self._label_parameters()
+        for j, n in enumerate(self.neurons):  # as named_parameters() names them
+            for i, w in enumerate(n.w):
+                w.label = f"weight[{j}][{i}]"
+            n.b.label = f"bias[{j}]"
 
     def __call__(self, x: Sequence) -> List[Value]:
         xs = _as_input(x, "Layer")
