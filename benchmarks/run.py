@@ -34,7 +34,7 @@ ENGINES = ["chainrule", "chainrule_gcpaused", "micrograd", "micrograd_nogc", "sc
 def plan(quick: bool):
     """[(case, engines)] in run order."""
     w2 = [s for s in W.W2_SIZES if not (quick and s > 100_000)]
-    out = [("W1", ENGINES)]
+    out = [("W1", ENGINES[:2] + ["chainrule_traced"] + ENGINES[2:])]
     # torch_scalar's 1M chain takes ~70 s for a ratio the 100k row already shows: not run
     out += [(f"W2-{n}", [e for e in ENGINES if e != "torch_batched" and not (e == "torch_scalar" and n > 100_000)])
             for n in w2]

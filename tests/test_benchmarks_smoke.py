@@ -82,6 +82,8 @@ def test_w1_same_loss_and_gradients(name, data, reference):
 @pytest.mark.parametrize("name", list(ENGINES))
 def test_w2_w3_w4_agree(name, data):
     m = adapter(name)
+    if not hasattr(m, "w3_setup"):
+        pytest.skip(f"{name} implements W1 only")
     ref = load("float_limit")
     if hasattr(m, "w2"):
         assert m.w2(50) == pytest.approx(ref.w2(50), rel=1e-12)

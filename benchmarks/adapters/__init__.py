@@ -24,6 +24,7 @@ import importlib
 ENGINES = {
     "chainrule": "chainrule_engine",
     "chainrule_gcpaused": "chainrule_gcpaused",
+    "chainrule_traced": "chainrule_traced",  # W1 only: engine.trace replays a compiled step
     "micrograd": "micrograd_engine",
     "micrograd_nogc": "micrograd_nogc",
     "scalargrad": "scalargrad_engine",
