@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import List, Sequence, Union
+from typing import List, Union
 
 from engine import Value, dot
 from engine import sum as vsum

@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 from engine import Value, dot, no_grad
 from engine import sum as vsum

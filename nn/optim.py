@@ -13,7 +13,7 @@ the parameter list.  Schedules set ``optimizer.lr`` each ``step()``.
 from __future__ import annotations
 
 import math
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Tuple
 
 from engine import Value
 
