@@ -71,12 +71,18 @@ def _postorder(root: Value) -> list:
 
 
 # Walk states kept in the .grad slot of non-leaf nodes during backward().
+# _LISTED is a float 0.0 that is a distinct *object*: "listed" is tested by
+# identity during the walk, and afterwards it already is the reset value, so
+# no extra pass over the graph is needed to zero intermediate grads (on a
+# 2,000,000-node chain every pass over the nodes is ~2M cache misses).
+# Every listed node but the root gets `grad += ...` (a new float object) in
+# the backward loop, so no node keeps this object after backward().
 _ENTERED = object()
-_LISTED = object()
+_LISTED = float("0")
 
 
 def _postorder_in_place(root: Value) -> list:
-    """``_postorder(root, reset=True)`` with its walk state kept in ``.grad``.
+    """``_postorder(root)`` with its walk state kept in ``.grad``; listed nodes end at 0.0.
 
     Why: backward() resets non-leaf grads anyway, so their slot can hold the
     walk's state instead of a dict — no hashing, and no dict as big as the
@@ -87,7 +93,7 @@ def _postorder_in_place(root: Value) -> list:
     stack = [root]
     pop = stack.pop
     push = stack.append
-    append = order.append
+    extend = order.extend
     try:
         while stack:
             v = pop()
@@ -96,30 +102,39 @@ def _postorder_in_place(root: Value) -> list:
                 continue
             if st is _ENTERED:  # second visit: all inputs are listed
                 v.grad = _LISTED
-                append(v)
+                order.append(v)
                 continue
-            # First visit: come back to v after its inputs.  A run of
-            # one-parent nodes (a chain) is entered in this inner loop rather
-            # than one outer iteration each: ~40% fewer instructions per node
-            # on a long chain (callgrind).
+            # First visit.  Follow the run of one-parent nodes starting at v
+            # (a chain) in this inner loop: if it ends at a leaf or a listed
+            # node, the whole run is listed at once, deepest first, with no
+            # stack traffic (~40% fewer instructions per chain node).
+            run = []
+            add = run.append
             while True:
                 v.grad = _ENTERED
-                push(v)
+                add(v)
                 prev = v._prev
-                if type(prev) is tuple:
+                if type(prev) is tuple:  # the run waits for these inputs
+                    stack += run
                     for p in prev:
                         if p._prev is not None and p.grad is not _LISTED:
                             push(p)
                     break
-                if prev._prev is None or prev.grad is _LISTED:
+                if prev._prev is None or prev.grad is _LISTED:  # run complete
+                    run.reverse()
+                    for u in run:
+                        u.grad = _LISTED
+                    extend(run)
                     break
                 v = prev
-    finally:
-        for v in order:
-            v.grad = 0.0
+    except BaseException:
         for v in stack:
             if v.grad is _ENTERED:
                 v.grad = 0.0
+        for v in run:
+            if v.grad is _ENTERED:
+                v.grad = 0.0
+        raise
     return order
 
 

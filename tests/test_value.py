@@ -415,3 +415,21 @@ def test_method_aliases_comparisons_truth_and_source():
     assert not Value(0.0) and Value(-0.5)
     assert "1.0 - y * y" in inspect.getsource(Value.tanh)
     assert "1.0 - y * y" in Value.tanh.__doc__
+
+
+def test_backward_walk_state_never_leaks_into_grads():
+    from engine import autograd
+    x = Value(0.3)
+    h = (x * 2.0).tanh()
+    y = h * h + engine.dot([h, x], [x, 1.0])
+    y.backward()
+    nodes = engine.topological_order(y)
+    assert all(v.grad is not autograd._LISTED and v.grad is not autograd._ENTERED for v in nodes)
+    # an error in the middle of the walk leaves no sentinel behind either
+    bad = Value(1.0)
+    z = (bad * 3.0).exp()
+    bad._prev = object()  # corrupt the graph: not a Value, the walk fails on it
+    bad_consumer = z.parents[0]
+    with pytest.raises(AttributeError):
+        z.backward()
+    assert isinstance(bad_consumer.grad, float) and isinstance(z.grad, float)  # not the _ENTERED sentinel
