@@ -94,6 +94,7 @@ def _postorder_in_place(root: Value) -> list:
     pop = stack.pop
     push = stack.append
     extend = order.extend
+    run = []
     try:
         while stack:
             v = pop()
