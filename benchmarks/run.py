@@ -29,12 +29,14 @@ sys.path.insert(0, HERE)
 import workloads as W  # noqa: E402
 
 ENGINES = ["chainrule", "chainrule_gcpaused", "micrograd", "micrograd_nogc", "scalargrad", "torch_scalar", "torch_batched", "float_limit"]
+# W1 also runs engine.trace's replay of a compiled step (W1 only: its fwd column is fwd + bwd)
+W1_ENGINES = ENGINES[:2] + ["chainrule_traced"] + ENGINES[2:]
 
 
 def plan(quick: bool):
     """[(case, engines)] in run order."""
     w2 = [s for s in W.W2_SIZES if not (quick and s > 100_000)]
-    out = [("W1", ENGINES[:2] + ["chainrule_traced"] + ENGINES[2:])]
+    out = [("W1", W1_ENGINES)]
     # torch_scalar's 1M chain takes ~70 s for a ratio the 100k row already shows: not run
     out += [(f"W2-{n}", [e for e in ENGINES if e != "torch_batched" and not (e == "torch_scalar" and n > 100_000)])
             for n in w2]
@@ -295,7 +297,7 @@ def main(argv=None) -> int:
             else:
                 mf = mb = "—"
             rows.append(f"| W1 | {e} | {secs(f)} | {secs(b)} | {mf} | {mb} |")
-    cases = [("W1", ENGINES, "W1 MLP step (fwd+bwd)", "total")]
+    cases = [("W1", W1_ENGINES, "W1 MLP step (fwd+bwd)", "total")]
     cases += [(f"W2-{n}", ENGINES, label_w2[n], "total") for n in W.W2_SIZES]
     cases += [("W3", ENGINES, f"W3 {args.w3_size:,} products", "total"),
               ("W3-dot", ["chainrule", "chainrule_gcpaused"], f"W3 {args.w3_size:,} products, engine.dot", "total"),
