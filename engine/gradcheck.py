@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from ._state import mode as _mode
+from .autograd import enable_grad, grad, no_grad
 from .errors import GradcheckError
 from .value import Value, _as_float
 
@@ -22,30 +22,62 @@ def _call(fn: Callable, xs: Sequence[float], where: str) -> Value:
 def numeric_grad(fn: Callable, inputs: Sequence[float], eps: float = 1e-6) -> list:
     """Central differences (f(x+eps) - f(x-eps)) / 2eps for each input."""
     xs = [float(x) for x in inputs]
-    saved = _mode.grad_enabled
-    _mode.set(grad_enabled=False)  # no graph needed for the function values
-    try:
+    with no_grad():  # no graph needed for the function values
         out = []
         for i, x in enumerate(xs):
             hi = xs[:i] + [x + eps] + xs[i + 1:]
             lo = xs[:i] + [x - eps] + xs[i + 1:]
             out.append((_call(fn, hi, "numeric_grad").data - _call(fn, lo, "numeric_grad").data) / (2 * eps))
         return out
-    finally:
-        _mode.set(grad_enabled=saved)
 
 
 def _one_sided_slopes(fn: Callable, xs: list, i: int, eps: float) -> tuple:
     """(f(x) - f(x - eps)) / eps and (f(x + eps) - f(x)) / eps for input i."""
-    saved = _mode.grad_enabled
-    _mode.set(grad_enabled=False)
-    try:
-        def f(d):
-            return _call(fn, xs[:i] + [xs[i] + d] + xs[i + 1:], "gradcheck").data
+    def f(d):
+        return _call(fn, xs[:i] + [xs[i] + d] + xs[i + 1:], "gradcheck").data
+
+    with no_grad():
         mid = f(0.0)
         return (mid - f(-eps)) / eps, (f(eps) - mid) / eps
-    finally:
-        _mode.set(grad_enabled=saved)
+
+
+def _check_arguments(where: str, fn, inputs, eps, atol, rtol) -> list:
+    """The inputs as floats, after checking fn, inputs and the tolerances."""
+    if not callable(fn):
+        raise TypeError(f"{where}: fn must be callable, got {type(fn).__name__}")
+    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"{where}: inputs must be a list of numbers, got {type(inputs).__name__} {inputs!r}")
+    xs = [_as_float(x, f"{where}: inputs[{i}]") for i, x in enumerate(inputs)]
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        v = _as_float(v, f"{where}({name})")
+        if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
+            raise ValueError(f"{where}: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
+    return xs
+
+
+_UNRELIABLE = "finite differences unreliable here (non-finite values)"
+
+
+def _compare(index, value: float, a: float, n: float, finite_point: bool, atol: float, rtol: float,
+             what: str) -> dict:
+    """One report row: analytic ``a`` against numeric ``n``."""
+    abs_err = abs(a - n)
+    rel_err = abs_err / abs(n) if n else (0.0 if abs_err == 0 else math.inf)
+    if not (math.isfinite(n) and finite_point):
+        ok, why = False, _UNRELIABLE
+    elif not math.isfinite(a):
+        ok, why = False, f"{what} is not finite"
+    else:
+        ok = abs_err <= atol + rtol * abs(n)
+        why = "" if ok else "MISMATCH"
+    return {"index": index, "value": value, "analytic": a, "numeric": n,
+            "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "why": why}
+
+
+def _fail(rows: list, title: str, raise_exception: bool) -> bool:
+    if raise_exception:
+        raise GradcheckError(format_report(rows, title), rows)
+    return False
 
 
 def _fmt(x: float) -> str:
@@ -80,29 +112,17 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
     """
     if callable(inputs) and not callable(fn):  # common slip: arguments swapped
         raise TypeError("gradcheck: call it as gradcheck(fn, inputs)")
-    if not callable(fn):
-        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
-    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
-        raise TypeError(f"gradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {inputs!r}")
-    xs = [_as_float(x, f"gradcheck: inputs[{i}]") for i, x in enumerate(inputs)]
-    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        v = _as_float(v, f"gradcheck({name})")
-        if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
-            raise ValueError(f"gradcheck: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
-
+    xs = _check_arguments("gradcheck", fn, inputs, eps, atol, rtol)
     if not xs:
         raise ValueError("gradcheck: inputs is empty; pass one number per argument of fn, e.g. gradcheck(f, [0.5])")
 
     values = [Value(x, label=f"x{i}") for i, x in enumerate(xs)]
-    saved = _mode.grad_enabled
-    _mode.set(grad_enabled=True)
-    try:
-        out = fn(*values)
-    except TypeError as e:
-        raise TypeError(f"gradcheck: fn is called as fn(*values) with one Value per input "
-                        f"({len(xs)} given) and raised: {e}") from e
-    finally:
-        _mode.set(grad_enabled=saved)
+    with enable_grad():
+        try:
+            out = fn(*values)
+        except TypeError as e:
+            raise TypeError(f"gradcheck: fn is called as fn(*values) with one Value per input "
+                            f"({len(xs)} given) and raised: {e}") from e
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__} {out!r}")
     out.backward()
@@ -110,44 +130,30 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
     numeric = numeric_grad(fn, xs, eps)
 
     rows = []
-    unreliable = not math.isfinite(out.data)
     kink = False
     for i, (x, a, n) in enumerate(zip(xs, analytic, numeric)):
-        abs_err = abs(a - n)
-        rel_err = abs_err / abs(n) if n else (0.0 if abs_err == 0 else math.inf)
-        if not (math.isfinite(n) and math.isfinite(out.data)):
-            ok, why = False, "finite differences unreliable here (non-finite values)"
-            unreliable = True
-        elif not math.isfinite(a):
-            ok, why = False, "analytic gradient is not finite"
-        else:
-            ok = abs_err <= atol + rtol * abs(n)
-            why = "" if ok else "MISMATCH"
-            if not ok:
-                left, right = _one_sided_slopes(fn, xs, i, eps)
-                if abs(left - right) > atol + rtol * max(abs(left), abs(right)):
-                    # a kink (relu/abs at 0...): no derivative to compare against
-                    why = f"not differentiable here (left slope {left:.6g}, right slope {right:.6g})"
-                    unreliable = kink = True
-        rows.append({"index": i, "value": x, "analytic": a, "numeric": n,
-                     "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "why": why})
+        row = _compare(i, x, a, n, math.isfinite(out.data), atol, rtol, "analytic gradient")
+        if row["why"] == "MISMATCH":
+            left, right = _one_sided_slopes(fn, xs, i, eps)
+            if abs(left - right) > atol + rtol * max(abs(left), abs(right)):
+                # a kink (relu/abs at 0...): no derivative to compare against
+                row["why"] = f"not differentiable here (left slope {left:.6g}, right slope {right:.6g})"
+                kink = True
+        rows.append(row)
 
     if all(r["ok"] for r in rows):
         return True
     if kink:
         title = ("gradcheck: cannot compare at this point: fn is not differentiable there (its left and "
                  "right slopes differ, e.g. relu or abs at 0); move the point away from the kink")
-    elif unreliable:
+    elif any(r["why"] == _UNRELIABLE for r in rows):
         title = (f"gradcheck: cannot compare at this point: fn = {out.data} or a finite difference is "
                  f"not finite (eps={eps}); choose a point inside the function's domain")
     else:
         bad = [r["index"] for r in rows if not r["ok"]]
         title = (f"gradcheck: analytic and numeric gradients differ for input(s) {bad} "
                  f"(atol={atol}, rtol={rtol}, eps={eps})")
-    message = format_report(rows, title)
-    if raise_exception:
-        raise GradcheckError(message, rows)
-    return False
+    return _fail(rows, title, raise_exception)
 
 
 def gradgradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float = 1e-6,
@@ -165,30 +171,16 @@ def gradgradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: flo
     >>> gradgradcheck(lambda x, y: (x * y).tanh() + x ** 3, [0.5, -1.5])
     True
     """
-    from .autograd import grad  # imported here so this function is a pure addition to the module
-
-    if not callable(fn):
-        raise TypeError(f"gradgradcheck: fn must be callable, got {type(fn).__name__}")
-    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
-        raise TypeError(f"gradgradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {inputs!r}")
-    xs = [_as_float(x, f"gradgradcheck: inputs[{i}]") for i, x in enumerate(inputs)]
-    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        v = _as_float(v, f"gradgradcheck({name})")
-        if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
-            raise ValueError(f"gradgradcheck: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
+    xs = _check_arguments("gradgradcheck", fn, inputs, eps, atol, rtol)
     n = len(xs)
 
     def first_grads(point: Sequence[float]) -> tuple:
         values = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
-        saved = _mode.grad_enabled
-        _mode.set(grad_enabled=True)  # the gradients' graphs must be recorded
-        try:
+        with enable_grad():  # the gradients' graphs must be recorded
             out = fn(*values)
-            if not isinstance(out, Value):
-                raise TypeError(f"gradgradcheck: fn must return a Value, got {type(out).__name__} {out!r}")
-            return values, out, grad(out, values, create_graph=True)
-        finally:
-            _mode.set(grad_enabled=saved)
+        if not isinstance(out, Value):
+            raise TypeError(f"gradgradcheck: fn must return a Value, got {type(out).__name__} {out!r}")
+        return values, out, grad(out, values, create_graph=True)
 
     values, out, g = first_grads(xs)
     # analytic[i][j] = d g_i / d x_j, through the graph create_graph built
@@ -202,33 +194,19 @@ def gradgradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: flo
             numeric[i][j] = (hi[i] - lo[i]) / (2 * eps)
 
     rows = []
-    unreliable = False
     for i in range(n):
         for j in range(n):
-            a, num = analytic[i][j], numeric[i][j]
-            abs_err = abs(a - num)
-            rel_err = abs_err / abs(num) if num else (0.0 if abs_err == 0 else math.inf)
-            if not (math.isfinite(num) and math.isfinite(out.data) and math.isfinite(g[i].data)):
-                ok, why = False, "finite differences unreliable here (non-finite values)"
-                unreliable = True
-            elif not math.isfinite(a):
-                ok, why = False, "analytic second derivative is not finite"
-            else:
-                ok = abs_err <= atol + rtol * abs(num)
-                why = "" if ok else "MISMATCH"
-            rows.append({"index": f"{i},{j}", "value": xs[j], "analytic": a, "numeric": num,
-                         "abs_err": abs_err, "rel_err": rel_err, "ok": ok, "why": why})
+            finite_point = math.isfinite(out.data) and math.isfinite(g[i].data)
+            rows.append(_compare(f"{i},{j}", xs[j], analytic[i][j], numeric[i][j], finite_point, atol, rtol,
+                                 "analytic second derivative"))
 
     if all(r["ok"] for r in rows):
         return True
-    if unreliable:
+    if any(r["why"] == _UNRELIABLE for r in rows):
         title = (f"gradgradcheck: cannot compare at this point: fn = {out.data}, a gradient or a finite "
                  f"difference is not finite (eps={eps}); choose a point inside the function's domain")
     else:
         bad = [r["index"] for r in rows if not r["ok"]]
         title = (f"gradgradcheck: analytic and numeric second derivatives d(d fn/d x_i)/d x_j differ for "
                  f"i,j in {bad} (atol={atol}, rtol={rtol}, eps={eps})")
-    message = format_report(rows, title)
-    if raise_exception:
-        raise GradcheckError(message, rows)
-    return False
+    return _fail(rows, title, raise_exception)
