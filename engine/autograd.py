@@ -32,7 +32,7 @@ from typing import Sequence
 from . import ops
 from ._state import mode as _mode
 from .errors import AnomalyError
-from .value import REFLECTED_NAME, Value, _as_float, dot_operands
+from .value import REFLECTED_BASE, Value, _as_float, dot_operands
 
 _isfinite = math.isfinite
 
@@ -276,7 +276,6 @@ for _name, (_fwd, _d) in ops.UNARY.items():
     VLOCAL[_name] = eval(f"lambda x, y: ({_d},)", dict(VALUE_HELPERS))  # noqa: S307 - our own table
 for _name, (_fwd, _da, _db) in ops.BINARY.items():
     VLOCAL[_name] = eval(f"lambda a, b, y: ({_da}, {_db})", dict(VALUE_HELPERS))  # noqa: S307
-_BASE_OF_REFLECTED = {r: name for name, r in REFLECTED_NAME.items() if r != name}
 
 
 def local_derivatives_as_values(v: Value) -> list:
@@ -291,8 +290,8 @@ def local_derivatives_as_values(v: Value) -> list:
             da, db = VLOCAL[op](a, b, v)
             return [(a, da), (b, db)]
         return [(prev, VLOCAL[op](prev, v._ctx, v)[0])]
-    if op in _BASE_OF_REFLECTED:
-        return [(prev, VLOCAL[_BASE_OF_REFLECTED[op]](v._ctx, prev, v)[1])]
+    if op in REFLECTED_BASE:
+        return [(prev, VLOCAL[REFLECTED_BASE[op]](v._ctx, prev, v)[1])]
     if op == "sum":
         return [(p, 1.0) for p in prev]
     if op == "dot":
@@ -309,23 +308,14 @@ def local_derivatives_as_values(v: Value) -> list:
 
 
 def _grad_graph(output: Value, inputs: list) -> tuple:
-    # create_graph asks for a graph: record even inside no_grad (as PyTorch does).
-    saved = _mode.grad_enabled
-    _mode.set(grad_enabled=True)
-    try:
-        return _grad_graph_recording(output, inputs)
-    finally:
-        _mode.set(grad_enabled=saved)
-
-
-def _grad_graph_recording(output: Value, inputs: list) -> tuple:
     grads = {output: 1.0}
     if output._prev is not None:
-        for v in reversed(_postorder(output)):
-            g = grads[v]
-            for p, d in local_derivatives_as_values(v):
-                term = d * g
-                grads[p] = grads[p] + term if p in grads else term
+        with enable_grad():  # create_graph asks for a graph: record even inside no_grad (as PyTorch does)
+            for v in reversed(_postorder(output)):
+                g = grads[v]
+                for p, d in local_derivatives_as_values(v):
+                    term = d * g
+                    grads[p] = grads[p] + term if p in grads else term
     out = []
     for x in inputs:
         g = grads.get(x, 0.0)

@@ -56,7 +56,7 @@ import sys
 import secrets
 from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
-from .graph import topological_order
+from .graph import _INFIX, _RINFIX, topological_order
 from .value import Value
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; graphviz is imported lazily
@@ -190,9 +190,8 @@ def __getattr__(name: str):
 # ---------------------------------------------------------------------------
 # Drawing
 
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**",
-           "rsub": "-", "rdiv": "/", "rpow": "**", "neg": "-"}
-_REFLECTED = {"rsub", "rdiv", "rpow"}
+_SYMBOL = {**_INFIX, **_RINFIX, "neg": "-"}
+_REFLECTED = set(_RINFIX)
 _RECORD_SPECIAL = set('{}|<>"\\')
 
 

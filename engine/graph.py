@@ -5,10 +5,10 @@ user code may too.
 """
 from __future__ import annotations
 
-from .value import Value, dot_operands
+from .value import REFLECTED_BASE, Value, dot_operands
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
-_RINFIX = {"rsub": "-", "rdiv": "/", "rpow": "**"}
+_RINFIX = {r: _INFIX[base] for r, base in REFLECTED_BASE.items()}  # "rsub": "-", ...
 
 
 def topological_order(root: Value) -> list:

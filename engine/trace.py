@@ -47,11 +47,10 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import ops
 from .autograd import _postorder  # the node order backward()/grad() use: same rounding
-from .value import REFLECTED_NAME, Value, dot_operands
+from .value import REFLECTED_BASE, Value, dot_operands
 
 __all__ = ["Compiled", "compile_graph"]
 
-_BASE_OF_REFLECTED = {r: name for name, r in REFLECTED_NAME.items() if r != name}
 
 # Derivative expressions rewritten inline (a helper call costs ~50 ns per
 # node in the replay).  Keyed by the exact table text, so a changed table row
@@ -272,8 +271,8 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
         p = slot[prev]
         fwd, d = _unary(op, p, y)
         return fwd, [(p, d)]
-    if op in ops.BINARY or op in _BASE_OF_REFLECTED:
-        base = _BASE_OF_REFLECTED.get(op, op)
+    if op in ops.BINARY or op in REFLECTED_BASE:
+        base = REFLECTED_BASE.get(op, op)
         f, da, db = ops.BINARY[base]
         if type(prev) is tuple:
             a, b = slot[prev[0]], slot[prev[1]]

@@ -291,6 +291,7 @@ def {method}(self, other):
 '''
 
 REFLECTED_NAME = {"add": "add", "mul": "mul", "sub": "rsub", "div": "rdiv", "pow": "rpow"}
+REFLECTED_BASE = {r: name for name, r in REFLECTED_NAME.items() if r != name}  # "rsub" -> "sub", ...
 _DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "pow"}
 _UNARY_DUNDER = {"neg": "__neg__", "abs": "__abs__"}
 
