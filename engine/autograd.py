@@ -181,18 +181,20 @@ def _backward_checked(order: list) -> None:
             p.grad += contribution
 
 
-def _check_grad_args(output, inputs, where: str) -> list:
+def _check_grad_args(output, inputs, where: str, output_name: str = "output",
+                     inputs_name: str = "inputs") -> list:
+    """``inputs`` as a list, after checking it holds Values and ``output`` is one."""
     if not isinstance(output, Value):
-        raise TypeError(f"{where}: output must be a Value, got {type(output).__name__}")
+        raise TypeError(f"{where}: {output_name} must be a Value, got {type(output).__name__}")
     if isinstance(inputs, Value):
         inputs = [inputs]
     try:
         inputs = list(inputs)
     except TypeError:
-        raise TypeError(f"{where}: inputs must be a list of Values, got {type(inputs).__name__}") from None
+        raise TypeError(f"{where}: {inputs_name} must be a list of Values, got {type(inputs).__name__}") from None
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
-            raise TypeError(f"{where}: inputs[{i}] must be a Value, got {type(x).__name__} {x!r}")
+            raise TypeError(f"{where}: {inputs_name}[{i}] must be a Value, got {type(x).__name__} {x!r}")
     return inputs
 
 

@@ -46,7 +46,7 @@ import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import ops
-from .autograd import _postorder  # the node order backward()/grad() use: same rounding
+from .autograd import _check_grad_args, _postorder  # _postorder: the node order backward()/grad() use
 from .value import REFLECTED_BASE, Value, dot_operands
 
 __all__ = ["Compiled", "compile_graph"]
@@ -146,18 +146,9 @@ class Compiled:
 
 
 def _check_args(root, leaves) -> tuple:
-    if not isinstance(root, Value):
-        raise TypeError(f"compile_graph: root must be a Value, got {type(root).__name__}")
-    if isinstance(leaves, Value):
-        leaves = [leaves]
-    try:
-        leaves = tuple(leaves)
-    except TypeError:
-        raise TypeError(f"compile_graph: leaves must be a list of Values, got {type(leaves).__name__}") from None
+    leaves = tuple(_check_grad_args(root, leaves, "compile_graph", "root", "leaves"))
     seen = set()
     for i, v in enumerate(leaves):
-        if not isinstance(v, Value):
-            raise TypeError(f"compile_graph: leaves[{i}] must be a Value, got {type(v).__name__} {v!r}")
         if v._prev is not None:
             raise ValueError(f"compile_graph: leaves[{i}] is not a leaf (it is the result of op '{v.op}'); "
                              f"pass the Values the graph starts from")
