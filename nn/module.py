@@ -966,19 +966,6 @@ class MLP(Sequential):
         self.batchnorm = batchnorm
         self.seed = seed if isinstance(seed, int) else None
 
-    def __call__(self, x: Sequence):
-        # Same as Sequential.__call__, kept local to save a call per sample.
-        x0 = x
-        try:
-            for m in self.modules:
-                x = m(x)
-        except TypeError:
-            err = _batch_error(x0, "MLP", self.nin)  # a batch passed as one sample: say so
-            if err is not None:
-                raise err from None
-            raise
-        return x[0] if len(x) == 1 else x
-
     def config(self) -> dict:
         return {"type": "MLP", "nin": self.nin, "nouts": list(self.nouts), "activation": self.activation,
                 "init": self.init, "dropout": self.dropout, "batchnorm": self.batchnorm, "seed": self.seed}
