@@ -10,7 +10,6 @@ from .autograd import backward, detect_anomaly, enable_grad, gc_paused, grad, is
 from .errors import AnomalyError, GradcheckError
 from .gradcheck import gradcheck, gradgradcheck, numeric_grad
 from .graph import formula, topological_order
-from .trace import Compiled, compile_graph
 from .value import Value, dot
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
 
@@ -18,10 +17,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # draw_dot imports graphviz; load it only when asked, so `import engine` stays instant.
+    # Loaded only when asked, so `import engine` stays instant: draw_dot imports
+    # graphviz; the trace compiler is a module most programs never use.
     if name == "draw_dot":
         from .draw import draw_dot
         return draw_dot
+    if name in ("compile_graph", "Compiled"):
+        from . import trace
+        return getattr(trace, name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")
 
 
