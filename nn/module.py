@@ -68,7 +68,7 @@ import numbers
 import random
 from typing import Iterator, List, Optional, Sequence, Union
 
-from engine import Value, dot, no_grad
+from engine import Value, dot, mv, no_grad
 from engine import sum as vsum
 
 Number = Union[int, float]
@@ -637,12 +637,12 @@ class Layer(Module):
         # the loop in C as much as CPython allows.
         try:
             if act == "relu":
-                return [dot(wb, xs).relu() for wb in self._wbs]
+                return [y.relu() for y in mv(self._wbs, xs)]
             if act == "tanh":
-                return [dot(wb, xs).tanh() for wb in self._wbs]
+                return [y.tanh() for y in mv(self._wbs, xs)]
             if act == "sigmoid":
-                return [dot(wb, xs).sigmoid() for wb in self._wbs]
-            return [dot(wb, xs) for wb in self._wbs]
+                return [y.sigmoid() for y in mv(self._wbs, xs)]
+            return mv(self._wbs, xs)
         except TypeError:
             err = _batch_error(xs[:-1], "Layer", self.nin)  # a batch passed as one sample: say so
             if err is not None:

@@ -433,3 +433,59 @@ def test_backward_walk_state_never_leaks_into_grads():
     with pytest.raises(AttributeError):
         z.backward()
     assert isinstance(bad_consumer.grad, float) and isinstance(z.grad, float)  # not the _ENTERED sentinel
+
+
+def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
+    # backward skips the parent loop of a tuple node whose gradient is 0.0;
+    # a parent reached only through such nodes must still be reset and be
+    # found by the next walk (it must not keep the walk's "listed" marker)
+    from engine import autograd
+    x = Value(0.7)
+    h = x.tanh()
+    a = h * Value(-2.0)          # tuple node; relu below is flat here, so a.grad == 0.0
+    a.relu().backward()
+    assert a.grad == 0.0 and h.grad == 0.0 and h.grad is not autograd._LISTED
+    out = h * 3.0                # a second graph through h
+    out.backward()
+    assert math.isclose(x.grad, 3.0 * (1.0 - math.tanh(0.7) ** 2))
+    # inf * 0.0 is nan, as in PyTorch: a zero gradient meeting an infinite
+    # local derivative is not skipped
+    w = Value(-1.0)
+    big = Value(math.inf)
+    (w * big).relu().backward()
+    assert math.isnan(w.grad) and big.grad == 0.0
+
+
+def _operands(y):
+    from engine.value import dot_operands
+    return dot_operands(y) if y._ctx is not None else None
+
+
+def test_mv_is_a_list_of_dots():
+    rows = [[Value(1.0), Value(2.0), Value(0.5)], [Value(-1.0), Value(0.5), Value(2.0)]]
+    h = [Value(3.0), Value(4.0)]
+    for vec in ([3.0, 4.0, 1.0], h + [1.0], h + [Value(1.0)], [h[0], 4.0, h[1]], [3, 4, 1]):
+        ys = engine.mv(rows, vec)
+        ref = [dot(r, vec) for r in rows]
+        assert [(y.op, y.data, y.parents, y.local_grads, _operands(y))
+                for y in ys] == \
+               [(y.op, y.data, y.parents, y.local_grads, _operands(y))
+                for y in ref]
+    # a row with a constant in it falls back to dot for that row
+    ys = engine.mv([[Value(1.0), 2.0]], [Value(3.0), 1.0])
+    assert ys[0].data == 5.0 and len(ys[0].parents) == 2
+    with no_grad():
+        assert engine.mv(rows, h + [1.0])[0].op == ""
+
+
+def test_mv_bad_input():
+    r = [Value(1.0), Value(2.0)]
+    with pytest.raises(ValueError, match="engine.mv: row 1 has 1 entries but the vector has 2"):
+        engine.mv([r, r[:1]], [1.0, 2.0])
+    with pytest.raises(TypeError, match="engine.mv: row 0"):
+        engine.mv([3.0], [1.0])
+    with pytest.raises(TypeError, match="engine.mv: expected a matrix"):
+        engine.mv(3, [1.0])
+    with pytest.raises(TypeError, match=r"engine.dot: b\[1\]"):
+        engine.mv([r], [1.0, "x"])
+    assert engine.mv([], [1.0]) == []
