@@ -81,19 +81,20 @@ _ENTERED = object()
 _LISTED = float("0")
 
 
-def _postorder_in_place(root: Value) -> list:
+def _postorder_in_place(root: Value, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
     """``_postorder(root)`` with its walk state kept in ``.grad``; listed nodes end at 0.0.
 
     Why: backward() resets non-leaf grads anyway, so their slot can hold the
     walk's state instead of a dict — no hashing, and no dict as big as the
     graph (measured on a 2,000,000-node chain: 2.6 s -> 1.3 s, the dict's
     cache misses dominate).  On any exception the slots are reset to 0.0.
+    (The sentinels are default arguments: fast local loads, not globals.)
     """
     order = []
     stack = [root]
     pop = stack.pop
     push = stack.append
-    extend = order.extend
+    append = order.append
     run = []
     try:
         while stack:
@@ -103,31 +104,54 @@ def _postorder_in_place(root: Value) -> list:
                 continue
             if st is _ENTERED:  # second visit: all inputs are listed
                 v.grad = _LISTED
-                order.append(v)
+                append(v)
                 continue
-            # First visit.  Follow the run of one-parent nodes starting at v
-            # (a chain) in this inner loop: if it ends at a leaf or a listed
-            # node, the whole run is listed at once, deepest first, with no
-            # stack traffic (~40% fewer instructions per chain node).
-            run = []
+            prev = v._prev
+            if type(prev) is tuple:
+                # A fan-in node (dot, sum, a*b): push its unlisted inputs.  If
+                # there are none, list it now instead of coming back to it:
+                # in an MLP most fan-in nodes' inputs are leaves or listed
+                # (measured -12% instructions for the whole walk on W1).
+                top = len(stack)
+                for p in prev:
+                    if p._prev is not None and p.grad is not _LISTED:
+                        push(p)
+                if len(stack) == top:
+                    v.grad = _LISTED
+                    append(v)
+                else:
+                    v.grad = _ENTERED
+                    stack.insert(top, v)  # below its inputs: revisited once they are listed
+                continue
+            # A one-parent node starts a run (a chain: tanh(x * 2.0), relu(dot)).
+            # Follow it in this inner loop; when it ends at a leaf, a listed
+            # node or a fan-in node with all inputs listed, the whole run is
+            # listed at once, deepest first, with no stack traffic (~40%
+            # fewer instructions per chain node).
+            v.grad = _ENTERED
+            run = [v]
             add = run.append
             while True:
+                if prev._prev is None or prev.grad is _LISTED:
+                    break
+                v = prev
+                prev = v._prev
                 v.grad = _ENTERED
                 add(v)
-                prev = v._prev
-                if type(prev) is tuple:  # the run waits for these inputs
-                    stack += run
+                if type(prev) is tuple:  # the run ends at a fan-in node
+                    top = len(stack)
                     for p in prev:
                         if p._prev is not None and p.grad is not _LISTED:
                             push(p)
+                    if len(stack) != top:  # the run waits below those inputs
+                        stack[top:top] = run
+                        run = []
                     break
-                if prev._prev is None or prev.grad is _LISTED:  # run complete
-                    run.reverse()
-                    for u in run:
-                        u.grad = _LISTED
-                    extend(run)
-                    break
-                v = prev
+            if run:
+                run.reverse()
+                for u in run:
+                    u.grad = _LISTED
+                order += run
     except BaseException:
         for v in stack:
             if v.grad is _ENTERED:

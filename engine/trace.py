@@ -276,6 +276,10 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
         names = {"a": _const(ctx), "b": p, "y": y}  # number OP Value: rsub, rdiv, rpow
         return _subst(f, names), [(p, _subst(db, names))]
     if op == "sum":
+        if type(v._ctx) is tuple:  # numbers among the terms: add everything in the engine's order
+            start, items = v._ctx
+            terms = [slot[u] if isinstance(u, Value) else _const(u) for u in items]
+            return _const(start) + " + " + " + ".join(terms), [(slot[p], "1.0") for p in prev]
         ps = [slot[p] for p in prev]
         expr = "0.0 + " + " + ".join(ps)  # engine.sum: total = 0.0; total += each
         recomputed = 0.0

@@ -148,6 +148,7 @@ else:
     lambda x, y: 2.0 - x + 1.0 / y + 2.0 ** x + y ** 2.0 + x / -3.0 + (-x).abs(),
     lambda x, y: (x - 0.5).relu() * y.sigmoid() + (x * y).tanh() + y.exp().log() + (x * x).sqrt(),
     lambda x, y: engine.sum([x, 3.0, y, -0.1]) * engine.sum([y]),  # number terms of sum
+    lambda x, y: engine.sum([x, y], start=0.1) + engine.sum([x], start=-0.7),  # a start
     lambda x, y: engine.dot([x, y], [y, x]),                   # Values both sides
     lambda x, y: engine.dot([x, y, x], [y, 2.0, -1.0]),        # Values then numbers in b
     lambda x, y: engine.dot([x, 2.0, 1.5], [3.0, y, 2.0]),     # no Value pair, number*number term
@@ -156,7 +157,15 @@ else:
 def test_op_forms(fn):
     rng = random.Random(3)
     news = [[rng.uniform(0.2, 2.0), rng.uniform(0.2, 2.0)] for _ in range(4)]
-    assert_replay_matches(fn, [0.7, 1.3], news, exact_at_trace=False)
+    # bit-identical where traced: numbers inside sum/dot are added in the engine's order
+    assert_replay_matches(fn, [0.7, 0.02], news + [[0.02, 0.7]])
+
+
+def test_numbers_inside_sum_and_dot_are_added_in_the_engines_order():
+    # found by Hypothesis: 1.5 + -1.5 + 0.02 is 0.02, but 1.5 + 0.02 + -1.5 is 0.020000000000000018
+    assert_replay_matches(lambda x, y: engine.sum([y, -1.5, x]), [0.02, 1.5], [[0.02, 1.5]])
+    assert_replay_matches(lambda x, y: engine.dot([y, 1.5, x], [1.0, -1.0, 1.0]), [0.02, 1.5], [[0.02, 1.5]])
+    assert_replay_matches(lambda x, y: engine.sum([y, x], start=-1.5), [0.02, 1.5], [[0.02, 1.5]])
 
 
 def test_relu_sign_flip_and_nan():
