@@ -10,7 +10,7 @@ from .autograd import backward, detect_anomaly, enable_grad, gc_paused, grad, is
 from .errors import AnomalyError, GradcheckError
 from .gradcheck import gradcheck, gradgradcheck, numeric_grad
 from .graph import formula, topological_order
-from .value import Value, dot, mv
+from .value import Value, dot, linear
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
 
 __version__ = "0.1.0"
@@ -29,7 +29,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Value", "dot", "mv", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+    "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
     "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
     "topological_order", "formula", "draw_dot", "compile_graph", "Compiled",
 ]

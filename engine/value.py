@@ -472,69 +472,106 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
 
 
 
-def mv(matrix: "Sequence[Sequence[Value | Number]]", vec: "Sequence[Value | Number]") -> "list[Value]":
-    """Matrix-vector product: ``[dot(row, vec) for row in matrix]``, built faster.
+def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Sequence[Value | Number]]",
+           bias: "Sequence[Value | Number] | None" = None) -> "list[list[Value]]":
+    """A layer's pre-activations for a batch, as PyTorch's ``F.linear(input, weight, bias)``.
 
-    Same nodes as that list of ``dot`` calls (one fused node per row), but
-    ``vec`` is checked and read once for all rows instead of once per row.
-    ``nn.Layer`` uses it: ``mv(weight_rows_with_bias, inputs + [1.0])``.
+    ``out[s][j]`` is ``dot(weight[j] + [bias[j]], inputs[s] + [1.0])`` (or
+    ``dot(weight[j], inputs[s])`` without a bias): the same fused nodes
+    ``nn.Neuron`` builds one at a time, built faster.  Each row of
+    ``weight`` is read and checked once for the whole batch, and each input
+    once for all rows, instead of once per ``dot`` call.  ``nn.Layer`` uses
+    it for one sample and for ``forward_batch``.
 
-    >>> from engine import Value, mv
+    >>> from engine import Value, linear
     >>> W = [[Value(1.0), Value(2.0)], [Value(-1.0), Value(0.5)]]
-    >>> [y.data for y in mv(W, [3.0, 4.0])]
-    [11.0, -1.0]
+    >>> b = [Value(0.5), Value(0.0)]
+    >>> [[y.data for y in ys] for ys in linear([[3.0, 4.0], [1.0, 0.0]], W, b)]
+    [[11.5, -1.0], [1.5, -1.0]]
     """
     try:
-        n = len(vec)
-        rows = list(matrix)
+        rows = [tuple(w) for w in weight]
+        batch = list(inputs)
     except TypeError:
         raise TypeError(
-            f"engine.mv: expected a matrix (a list of rows) and a vector (a list) of Values/numbers, got "
-            f"{type(matrix).__name__} and {type(vec).__name__}") from None
-    for i, row in enumerate(rows):
+            f"engine.linear: expected inputs (a list of samples) and weight (a list of rows), got "
+            f"{type(inputs).__name__} and {type(weight).__name__}; each a list of lists of Values/numbers"
+        ) from None
+    if bias is not None:
         try:
-            m = len(row)
+            nb = len(bias)
         except TypeError:
-            raise TypeError(f"engine.mv: row {i} of the matrix must be a list of Values/numbers, "
-                            f"got {type(row).__name__} {row!r}"[:300]) from None
-        if m != n:
-            raise ValueError(f"engine.mv: row {i} has {m} entries but the vector has {n}; "
-                             f"every row must be as long as the vector")
-    # The fast path covers the layout of a layer call: vec is Values then
-    # float constants (x + [1.0]), rows all Values.  Reading vec's floats
-    # once instead of once per row, and building each node inline, measured
-    # 127 -> 83 us for a 16 x 17 layer (CPython 3.11).
-    k = n
-    while k and type(vec[k - 1]) is float:
-        k -= 1
-    head = tuple(vec[:k])
-    xd = [x.data for x in head if type(x) is Value]  # reads and type-checks (see dot)
-    if not n or not (_ALL_FAST or _mode.fast) or len(xd) != k:
-        return [dot(row, vec) for row in rows]  # general mixes, no_grad, anomaly checks
-    xd += vec[k:]
-    # No Values in vec: every row's local derivatives are this same tuple,
-    # shared by all the row nodes (less memory, no per-row copy).
-    xd_t = tuple(xd)
-    out = []
-    add = out.append
+            raise TypeError(f"engine.linear: bias must be a list of Values/numbers, got {type(bias).__name__}") from None
+        if nb != len(rows):
+            raise ValueError(f"engine.linear: bias has {nb} entries but weight has {len(rows)} rows; "
+                             f"give one bias per row")
+        rows = [(*w, b) for w, b in zip(rows, bias)]
+    if not rows:  # no outputs: nothing to check an input's width against
+        return [[] for _ in batch]
+    n = len(rows[0])
+    for j, row in enumerate(rows):
+        if len(row) != n:
+            raise ValueError(f"engine.linear: weight row {j} has {len(row) - (bias is not None)} entries but "
+                             f"row 0 has {n - (bias is not None)}; every row must be as long as an input")
+    # Each row's floats, read once for the batch (None: the row is not all
+    # Values, and goes through dot()).  Reading .data only ``if type(w) is
+    # Value`` type-checks in the same pass (see dot).  Measured on W1 (MLP
+    # 2-16-16-1, 100 samples): forward 74 -> ~45 M instructions against one
+    # dot() call per neuron and sample.
+    row_data = []
     for row in rows:
         ad = [w.data for w in row if type(w) is Value]
-        if len(ad) != n:  # not all Values
-            add(dot(row, vec))
+        row_data.append(ad if n and len(ad) == n else None)
+    head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
+    head_k = -1
+    out = []
+    for s, x in enumerate(batch):
+        try:
+            xs = list(x)
+        except TypeError:
+            raise TypeError(f"engine.linear: input {s} must be a list of Values/numbers, got "
+                            f"{type(x).__name__} {x!r}"[:300]) from None
+        if bias is not None:
+            xs.append(1.0)
+        if len(xs) != n:
+            extra = bias is not None
+            raise ValueError(f"engine.linear: input {s} has {len(xs) - extra} entries but the weight rows have "
+                             f"{n - extra}; give inputs of the layer's width")
+        # Fast path: the input is Values then float constants (x + [1.0]).
+        k = n
+        while k and type(xs[k - 1]) is float:
+            k -= 1
+        head = tuple(xs[:k])
+        xd = [v.data for v in head if type(v) is Value]
+        if not n or not (_ALL_FAST or _mode.fast) or len(xd) != k:
+            out.append([dot(row, xs) for row in rows])  # general mixes, no_grad, anomaly checks
             continue
-        v = _new(Value)
-        v.data = _builtin_sum(map(_mul, ad, xd))
-        v.grad = 0.0
-        v.label = ""
-        v.op = "dot"
-        if k:  # layout of dot()'s Values-then-constants path (see dot_operands)
-            v._prev = (*row, *head)
-            v._local = (*xd_t, *ad[:k])
-        else:
-            v._prev = tuple(row)
-            v._local = xd_t
-        v._ctx = n
-        add(v)
+        xd += xs[k:]
+        xd_t = tuple(xd)  # d/d(row) of every node of this input: one shared tuple
+        if k != head_k:  # d/d(input Values) = the row's first k floats, as tuples, per k
+            head_k = k
+            head_data = [None if ad is None else tuple(ad[:k]) for ad in row_data]
+        ys = []
+        add = ys.append
+        for row, ad, adk in zip(rows, row_data, head_data):
+            if ad is None:  # a row with numbers or foreign objects in it
+                add(dot(row, xs))
+                continue
+            # the node dot(row, xs) builds (Values-then-constants layout, see dot_operands)
+            v = _new(Value)
+            v.data = _builtin_sum(map(_mul, ad, xd))
+            v.grad = 0.0
+            v.label = ""
+            v.op = "dot"
+            if k:
+                v._prev = row + head
+                v._local = xd_t + adk
+            else:
+                v._prev = row
+                v._local = xd_t
+            v._ctx = n
+            add(v)
+        out.append(ys)
     return out
 
 

@@ -151,6 +151,39 @@ def test_input_length_errors_are_clear():
         m(["a", "b"])
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_forward_batch_builds_the_same_graph_as_one_call_per_sample(activation):
+    X = [[0.5, -1.0], [2.0, 0.25], [-0.75, 1.5]]
+    m = MLP(2, [5, 4, 1], activation=activation, seed=3)
+    batch = m.forward_batch(X)
+    single = [m(x) for x in X]
+    assert [o.data for o in batch] == [o.data for o in single]
+    assert [[p.data for p in o.parents] for o in batch] == [[p.data for p in o.parents] for o in single]
+    grads = []
+    for outs in (batch, single):
+        m.zero_grad()
+        sum(outs, Value(0.0)).backward()
+        grads.append([p.grad for p in m.parameters()])
+    assert grads[0] == grads[1] and any(grads[0])
+    # Value inputs (a hidden layer fed by another model) and width-2 outputs
+    layer = Layer(2, 2, activation=activation, seed=1)
+    xs = [[Value(0.3), Value(-0.2)], [Value(1.0), 2.0]]
+    assert [[y.data for y in ys] for ys in layer.forward_batch(xs)] == [[y.data for y in layer(x)] for x in xs]
+
+
+def test_forward_batch_errors_name_the_sample():
+    layer = Layer(2, 3)
+    with pytest.raises(ValueError, match="Layer.forward_batch: sample 1 has length 3, expected 2"):
+        layer.forward_batch([[1.0, 2.0], [1.0, 2.0, 3.0]])
+    with pytest.raises(TypeError, match="Layer.forward_batch: sample 0"):
+        layer.forward_batch([1.0, 2.0])
+    with pytest.raises(TypeError, match="Layer.forward_batch"):
+        layer.forward_batch(None)
+    with pytest.raises(TypeError):
+        layer.forward_batch([["a", "b"]])
+    assert layer.forward_batch([]) == []
+
+
 @pytest.mark.parametrize("args,exc,match", [
     ((0, [4]), ValueError, "nin must be >= 1"),
     ((2, []), ValueError, "at least one layer"),

@@ -461,31 +461,48 @@ def _operands(y):
     return dot_operands(y) if y._ctx is not None else None
 
 
-def test_mv_is_a_list_of_dots():
-    rows = [[Value(1.0), Value(2.0), Value(0.5)], [Value(-1.0), Value(0.5), Value(2.0)]]
+def _node_facts(ys):
+    return [(y.op, y.data, y.parents, y.local_grads, _operands(y)) for y in ys]
+
+
+def test_linear_builds_the_same_nodes_as_dot():
+    W = [[Value(1.0), Value(2.0)], [Value(-1.0), Value(0.5)], [Value(0.25), Value(-3.0)]]
+    b = [Value(0.5), Value(0.0), Value(-2.0)]
     h = [Value(3.0), Value(4.0)]
-    for vec in ([3.0, 4.0, 1.0], h + [1.0], h + [Value(1.0)], [h[0], 4.0, h[1]], [3, 4, 1]):
-        ys = engine.mv(rows, vec)
-        ref = [dot(r, vec) for r in rows]
-        assert [(y.op, y.data, y.parents, y.local_grads, _operands(y))
-                for y in ys] == \
-               [(y.op, y.data, y.parents, y.local_grads, _operands(y))
-                for y in ref]
-    # a row with a constant in it falls back to dot for that row
-    ys = engine.mv([[Value(1.0), 2.0]], [Value(3.0), 1.0])
-    assert ys[0].data == 5.0 and len(ys[0].parents) == 2
+    inputs = [[3.0, 4.0], h, [h[0], 4.0], [4.0, h[1]], [3, 4], [h[1], h[0]]]
+    out = engine.linear(inputs, W, b)
+    assert len(out) == len(inputs) and all(len(ys) == 3 for ys in out)
+    for x, ys in zip(inputs, out):
+        ref = [dot(list(w) + [bj], list(x) + [1.0]) for w, bj in zip(W, b)]
+        assert _node_facts(ys) == _node_facts(ref)
+    # without a bias: dot(row, x); a row holding a number falls back to dot for that row
+    mixed = [Value(1.0), 2.0]
+    out = engine.linear([h, [1.0, 2.0]], [W[0], mixed])
+    assert _node_facts(out[0]) == _node_facts([dot(W[0], h), dot(mixed, h)])
+    assert [y.data for y in out[1]] == [5.0, 5.0]
+    # gradients: every weight gets the sum over the batch
+    W2 = [[Value(0.5), Value(-1.0)]]
+    loss = engine.sum(ys[0] for ys in engine.linear([[1.0, 2.0], [3.0, -1.0]], W2, [Value(0.1)]))
+    loss.backward()
+    assert [w.grad for w in W2[0]] == [4.0, 1.0]
     with no_grad():
-        assert engine.mv(rows, h + [1.0])[0].op == ""
+        assert engine.linear([h], W)[0][0].op == ""
+    assert engine.linear([], W) == [] and engine.linear([[1.0]], []) == [[]]
 
 
-def test_mv_bad_input():
-    r = [Value(1.0), Value(2.0)]
-    with pytest.raises(ValueError, match="engine.mv: row 1 has 1 entries but the vector has 2"):
-        engine.mv([r, r[:1]], [1.0, 2.0])
-    with pytest.raises(TypeError, match="engine.mv: row 0"):
-        engine.mv([3.0], [1.0])
-    with pytest.raises(TypeError, match="engine.mv: expected a matrix"):
-        engine.mv(3, [1.0])
+def test_linear_bad_input():
+    W = [[Value(1.0), Value(2.0)], [Value(1.0)]]
+    with pytest.raises(ValueError, match="engine.linear: weight row 1 has 1 entries but row 0 has 2"):
+        engine.linear([[1.0, 2.0]], W)
+    with pytest.raises(ValueError, match="engine.linear: input 1 has 1 entries but the weight rows have 2"):
+        engine.linear([[1.0, 2.0], [1.0]], W[:1])
+    with pytest.raises(ValueError, match="engine.linear: bias has 2 entries but weight has 1 rows"):
+        engine.linear([[1.0, 2.0]], W[:1], [Value(0.0), Value(1.0)])
+    with pytest.raises(TypeError, match="engine.linear: input 0 must be a list"):
+        engine.linear([3.0], W[:1])
+    with pytest.raises(TypeError, match="engine.linear: expected inputs"):
+        engine.linear(3, W)
+    with pytest.raises(TypeError, match="engine.linear: bias must be a list"):
+        engine.linear([[1.0, 2.0]], W[:1], 0.5)
     with pytest.raises(TypeError, match=r"engine.dot: b\[1\]"):
-        engine.mv([r], [1.0, "x"])
-    assert engine.mv([], [1.0]) == []
+        engine.linear([[1.0, "x"]], W[:1])

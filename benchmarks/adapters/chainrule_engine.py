@@ -40,7 +40,7 @@ def _model(weights):
                                **{f"{i}.bias": b for i, (_, b) in enumerate(weights)}})
             layers = [mod for _, mod in m.named_modules() if isinstance(mod, _NNLayer)]
             canon = [p for layer in layers for n in layer.neurons for p in n.w + [n.b]]
-            NOTE = "chainrule W1 uses nn.MLP (one engine.dot node + relu per neuron)"
+            NOTE = "chainrule W1 uses nn.MLP.forward_batch (one fused dot node + relu per neuron and point)"
             return m, canon
         except Exception as e:  # noqa: BLE001
             NOTE = f"nn.MLP unusable ({type(e).__name__}: {e}); W1 uses the same neurons built on engine"
@@ -58,7 +58,9 @@ def w1_setup(X, Y, weights):
 
 def w1_forward(s):
     model, Y = s["model"], s["Y"]
-    s["scores"] = scores = [model(x) for x in s["X"]]
+    # nn's batch call, as nn.fit makes it (same nodes as [model(x) for x in X])
+    batch = getattr(model, "forward_batch", None)
+    s["scores"] = scores = batch(s["X"]) if batch else [model(x) for x in s["X"]]
     # max-margin loss, same as nn.losses.hinge_loss: relu(score * -y + 1), summed as ONE node
     data_loss = engine.sum([(sc * -y + 1.0).relu() for sc, y in zip(scores, Y)]) * s["inv_n"]
     ps = s["params"]
