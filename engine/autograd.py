@@ -127,14 +127,18 @@ def _postorder_in_place(root: Value, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list
             # Follow it in this inner loop; when it ends at a leaf, a listed
             # node or a fan-in node with all inputs listed, the whole run is
             # listed at once, deepest first, with no stack traffic (~40%
-            # fewer instructions per chain node).  Run nodes are marked only
-            # when the run has to wait (a DAG cannot lead back into the run).
+            # fewer instructions per chain node).  Run nodes are marked listed
+            # on the way down (a DAG cannot lead back into the run, and no
+            # other entry is walked meanwhile), and re-marked "entered" only
+            # if the run has to wait: no marking pass when it completes.
+            v.grad = _LISTED
             run = [v]
             add = run.append
             while True:
                 if prev._prev is None or prev.grad is _LISTED:
                     break
                 v = prev
+                v.grad = _LISTED
                 prev = v._prev
                 add(v)
                 if type(prev) is tuple:  # the run ends at a fan-in node
@@ -150,16 +154,14 @@ def _postorder_in_place(root: Value, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list
                     break
             if run:
                 run.reverse()
-                for u in run:
-                    u.grad = _LISTED
                 order += run
     except BaseException:
-        for v in stack:
-            if v.grad is _ENTERED:
-                v.grad = 0.0
-        for v in run:
-            if v.grad is _ENTERED:
-                v.grad = 0.0
+        # Leave no walk state behind (a later walk would trust it): nodes
+        # listed, half-listed or waiting all get the 0.0 they would have.
+        for nodes in (order, stack, run):
+            for v in nodes:
+                if v.grad is _ENTERED or v.grad is _LISTED:
+                    v.grad = 0.0
         raise
     return order
 
@@ -178,8 +180,26 @@ def backward(root: Value, gradient=1.0) -> None:
         return
     order = _postorder_in_place(root)
     root.grad = gradient
-    if _mode.anomaly:
-        return _backward_checked(order)
+    try:
+        if _mode.anomaly:
+            _backward_checked(order)
+        elif _backward_loop(order):
+            # A node whose consumers were all skipped still holds the walk's
+            # _LISTED object, which the next walk would take for "listed".
+            _reset_listed(order)
+    except BaseException:  # an AnomalyError, a KeyboardInterrupt: same clean-up
+        _reset_listed(order)
+        raise
+
+
+def _reset_listed(order: list) -> None:
+    for v in order:
+        if v.grad is _LISTED:
+            v.grad = 0.0
+
+
+def _backward_loop(order: list) -> bool:
+    """backward()'s multiply-add loop over the walk's order; True if it skipped a node."""
     _sum = sum
     skipped = False
     for v in reversed(order):
@@ -201,12 +221,7 @@ def backward(root: Value, gradient=1.0) -> None:
                 p.grad += d * g
         else:  # one parent, stored bare (see value.py)
             prev.grad += v._local * g
-    if skipped:
-        # A node whose consumers were all skipped still holds the walk's
-        # _LISTED object, which the next walk would take for "listed".
-        for v in order:
-            if v.grad is _LISTED:
-                v.grad = 0.0
+    return skipped
 
 
 def _backward_checked(order: list) -> None:

@@ -254,7 +254,9 @@ def _op_{name}(self):
 _BINARY_TEMPLATE = '''
 def {method}(self, other):
     a = self.data
-    if isinstance(other, Value):
+    if type(other) is float:  # checked first: cheaper than isinstance (-5% for x * 2.0)
+        b = other
+    elif isinstance(other, Value):
         b = other.data
         y = {fwd}
         if _ALL_FAST or _mode.fast:
@@ -262,9 +264,10 @@ def {method}(self, other):
             v._prev = (self, other); v._local = ({da}, {db}); v._ctx = None
             return v
         return _slow_binary("{name}", "{name}", self, other, y)
-    b = other if type(other) is float else _const_operand(other)
-    if b is None:
-        return NotImplemented
+    else:
+        b = _const_operand(other)
+        if b is None:
+            return NotImplemented
     y = {fwd}
     if _ALL_FAST or _mode.fast:
         v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"

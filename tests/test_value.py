@@ -506,3 +506,27 @@ def test_linear_bad_input():
         engine.linear([[1.0, 2.0]], W[:1], 0.5)
     with pytest.raises(TypeError, match=r"engine.dot: b\[1\]"):
         engine.linear([[1.0, "x"]], W[:1])
+
+
+def test_an_error_during_backward_leaves_nodes_a_later_backward_can_walk():
+    # the walk lists h first, then fails on the corrupted c; h must not keep
+    # the walk's "listed" marker, or the next backward would skip it
+    from engine import autograd
+    x = Value(0.4)
+    h = x.tanh()
+    c = Value(2.0) * 3.0
+    out = c * h
+    saved = c._prev
+    c._prev = object()  # not a Value: the walk raises on it
+    with pytest.raises(AttributeError):
+        out.backward()
+    assert h.grad is not autograd._LISTED and h.grad is not autograd._ENTERED
+    c._prev = saved
+    out.backward()
+    assert math.isclose(x.grad, 6.0 * (1.0 - math.tanh(0.4) ** 2))
+    # an AnomalyError in the backward loop cleans up the same way
+    y = Value(0.0)
+    r = (y.sqrt() * 2.0).tanh()  # d sqrt / dy = inf at 0
+    with engine.detect_anomaly(), pytest.raises(engine.AnomalyError):
+        r.backward()
+    assert all(v.grad is not autograd._LISTED for v in engine.topological_order(r))
