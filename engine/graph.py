@@ -87,8 +87,10 @@ def _formula(v: Value, depth: int) -> str:
         if v._ctx is not None:
             a, b = dot_operands(v)
             terms = [f"{formula(x, max_depth=d)}*{formula(w, max_depth=d)}" for x, w in zip(a[:8], b[:8])]
+            n_terms = len(a)
         else:
             terms = [f"{_formula(p, d)}*{_num(c)}" for p, c in zip(ps[:8], v.local_grads[:8])]
-        more = ", …" if len(ps) > 8 else ""
+            n_terms = len(ps)
+        more = ", …" if n_terms > 8 else ""
         return "dot(" + " + ".join(terms) + more + ")"
     return f"{op}(" + ", ".join(_formula(p, d) for p in ps) + ")"

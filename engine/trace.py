@@ -24,9 +24,9 @@ Contract (what a replay assumes):
   correct when a sign flips between steps;
 * number operands (``x * 2.0``, ``2.0 - x``, the constant entries of ``dot``
   lists, the label ``y`` in a loss) are baked in as they were at trace time;
-* number terms of ``engine.sum`` (and number*number pairs of a ``dot`` with no
-  Value-Value pair) are not recorded by the engine; they are recovered as
-  ``data - sum(parents)`` at trace time, exact up to rounding;
+* number terms of ``engine.sum`` and number*number pairs of ``engine.dot`` are
+  constants, added in the engine's order (the nodes keep them), so a replay
+  at the traced values is bit-identical to ``backward()``;
 * every leaf of the graph must be listed in ``leaves`` (their order is the
   order of ``run``'s values and gradients);
 * a replay updates no Value: ``run`` returns floats; ``step`` reads the

@@ -16,7 +16,9 @@ nothing for the cyclic garbage collector to chase):
   at forward time, laid out like ``_prev``;
 * ``_ctx``   what ``grad(create_graph=True)`` needs to rebuild the local
   derivatives as Values: the constant operand of a Value-and-number op,
-  the input lists of ``dot``, else ``None``.
+  the input lists of ``dot`` (see ``dot_operands``), else ``None``; for a
+  ``sum`` with numbers among its terms, ``(start, terms in order)`` so a
+  replay (engine.trace) adds them in the same order.
 
 Why a bare parent instead of a 1-tuple: a one-parent node (``tanh``,
 ``x * 2.0``) then holds no tuples at all, ~128 bytes less per node (measured
@@ -385,7 +387,8 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
     # With numbers among the terms (or a start), _ctx keeps (start, terms in
     # order) so a replay (engine.trace) can add them in the same order and
     # get the same float bits; an all-Values sum keeps nothing extra.
-    ctx = (start, tuple(prev if items is None else items)) if items is not None or start != 0.0 else None
+    keep = items is not None or start != 0.0 or math.copysign(1.0, start) < 0.0  # -0.0 too: -0.0 + -0.0 is -0.0
+    ctx = (start, tuple(prev if items is None else items)) if keep else None
     return _node(total, "sum", prev, (1.0,) * len(prev), ctx)
 
 
@@ -492,25 +495,26 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     >>> [[y.data for y in ys] for ys in linear([[3.0, 4.0], [1.0, 0.0]], W, b)]
     [[11.5, -1.0], [1.5, -1.0]]
     """
-    try:
-        rows = [tuple(w) for w in weight]
-        batch = list(inputs)
-    except TypeError:
-        raise TypeError(
-            f"engine.linear: expected inputs (a list of samples) and weight (a list of rows), got "
-            f"{type(inputs).__name__} and {type(weight).__name__}; each a list of lists of Values/numbers"
-        ) from None
+    batch = _as_list(inputs, "inputs", "a list of samples, each a list of Values/numbers")
+    rows = []
+    for j, w in enumerate(_as_list(weight, "weight", "a list of rows, e.g. [[w00, w01], [w10, w11]]")):
+        try:
+            rows.append(tuple(w))
+        except TypeError:
+            raise TypeError(f"engine.linear: weight[{j}] must be a row (a list of Values/numbers), got "
+                            f"{type(w).__name__} {w!r}; weight is a list of rows, e.g. [[w00, w01]] "
+                            f"for one output"[:300]) from None
     if bias is not None:
         try:
             nb = len(bias)
         except TypeError:
             raise TypeError(f"engine.linear: bias must be a list of Values/numbers, got {type(bias).__name__}") from None
         if nb != len(rows):
-            raise ValueError(f"engine.linear: bias has {nb} entries but weight has {len(rows)} rows; "
+            raise ValueError(f"engine.linear: bias has {nb} entries but weight has {len(rows)} row(s); "
                              f"give one bias per row")
         rows = [(*w, b) for w, b in zip(rows, bias)]
     if not rows:  # no outputs: nothing to check an input's width against
-        return [[] for _ in batch]
+        return [[] for s, x in enumerate(batch) if _sample(x, s) is not None]
     n = len(rows[0])
     for j, row in enumerate(rows):
         if len(row) != n:
@@ -522,23 +526,25 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     # 2-16-16-1, 100 samples): forward 74 -> ~45 M instructions against one
     # dot() call per neuron and sample.
     row_data = []
-    for row in rows:
+    for j, row in enumerate(rows):
         ad = [w.data for w in row if type(w) is Value]
+        if len(ad) != n:  # numbers (or worse) in the row: it goes through dot(); name bad entries here
+            for i, w in enumerate(row):
+                if not isinstance(w, Value) and (type(w) is bool or not isinstance(w, numbers.Real)):
+                    where = f"bias[{j}]" if bias is not None and i == n - 1 else f"weight[{j}][{i}]"
+                    raise TypeError(f"engine.linear: {where} must be a Value or a number, got "
+                                    f"{type(w).__name__} {w!r}"[:300])
         row_data.append(ad if n and len(ad) == n else None)
     head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
     head_k = -1
     out = []
     for s, x in enumerate(batch):
-        try:
-            xs = list(x)
-        except TypeError:
-            raise TypeError(f"engine.linear: input {s} must be a list of Values/numbers, got "
-                            f"{type(x).__name__} {x!r}"[:300]) from None
+        xs = _sample(x, s)
         if bias is not None:
             xs.append(1.0)
         if len(xs) != n:
             extra = bias is not None
-            raise ValueError(f"engine.linear: input {s} has {len(xs) - extra} entries but the weight rows have "
+            raise ValueError(f"engine.linear: inputs[{s}] has {len(xs) - extra} entries but the weight rows have "
                              f"{n - extra}; give inputs of the layer's width")
         # Fast path: the input is Values then float constants (x + [1.0]).
         k = n
@@ -547,6 +553,10 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         head = tuple(xs[:k])
         xd = [v.data for v in head if type(v) is Value]
         if not n or not (_ALL_FAST or _mode.fast) or len(xd) != k:
+            for i, v in enumerate(xs):  # name a bad entry here rather than as dot's b[i]
+                if not isinstance(v, Value) and (type(v) is bool or not isinstance(v, numbers.Real)):
+                    raise TypeError(f"engine.linear: inputs[{s}][{i}] must be a Value or a number, got "
+                                    f"{type(v).__name__} {v!r}"[:300])
             out.append([dot(row, xs) for row in rows])  # general mixes, no_grad, anomaly checks
             continue
         xd += xs[k:]
@@ -578,6 +588,21 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     return out
 
 
+def _as_list(x, name: str, what: str) -> list:
+    if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"engine.linear: {name} must be {what}, got {type(x).__name__} {x!r}"[:300])
+    return list(x)
+
+
+def _sample(x, s: int) -> list:
+    """One input of ``linear`` as a list, or a TypeError naming it."""
+    if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"engine.linear: inputs[{s}] must be a list of Values/numbers, got "
+                        f"{type(x).__name__} {x!r}; inputs is a list of samples: for one sample "
+                        f"write [x]"[:300])
+    return list(x)
+
+
 def dot_operands(v: Value) -> tuple:
     """The two input lists of a ``dot`` node, Values and numbers as given.
 
@@ -587,7 +612,8 @@ def dot_operands(v: Value) -> tuple:
       readable from ``_local[i]`` (= d/d a_i = b_i);
     * ``_ctx`` is ``(a, b)``: the lists themselves (general mixes);
     * ``_ctx`` is None: ``_prev`` are the Values of ``a`` and ``b`` and every
-      partial is a constant (no Value-Value pair), the lists are not kept.
+      partial is a constant (no Value-Value or number-number pair), the lists
+      are not kept.
     """
     ctx = v._ctx
     if type(ctx) is int:
@@ -595,7 +621,8 @@ def dot_operands(v: Value) -> tuple:
         m = len(prev) - ctx  # how many of b are Values
         return prev[:ctx], prev[ctx:] + local[m:ctx]
     if ctx is None:
-        raise ValueError("dot_operands: this dot node did not keep its operands (no Value-Value pair)")
+        raise ValueError("dot_operands: this dot node did not keep its operands "
+                         "(it has no Value-Value or number-number pair)")
     return ctx
 
 

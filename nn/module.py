@@ -657,7 +657,14 @@ class Layer(Module):
                                  f"(check the model's nin or the sample)")
             x.append(1.0)
             batch.append(x)
-        out = linear(batch, self._wbs)
+        try:
+            out = linear(batch, self._wbs)
+        except TypeError:
+            for s, x in enumerate(batch):  # a batch of batches: say so, as __call__ does
+                err = _batch_error(x[:-1], f"Layer.forward_batch: sample {s}", self.nin)
+                if err is not None:
+                    raise err from None
+            raise
         act = self.activation
         if act == "linear":
             return out

@@ -113,7 +113,7 @@ case("MLP input too short", ValueError, "expected an input of length 2")(lambda:
 case("MLP input too long", ValueError, "expected an input of length 2")(lambda: _model()([1.0, 2.0, 3.0]))
 case("MLP input empty", ValueError, "expected an input of length 2")(lambda: _model()([]))
 case("MLP input a number", TypeError, "Layer")(lambda: _model()(1.0))
-case("MLP input a str of 2", TypeError, "engine.dot")(lambda: _model()("ab"))
+case("MLP input a str of 2", TypeError, "engine.linear: inputs[0][0] must be a Value or a number, got str 'a'")(lambda: _model()("ab"))
 case("MLP input nested", TypeError, "MLP: expected one sample (a flat list of 2 numbers)")(lambda: _model()([[1.0], [2.0]]))
 case("Neuron input a number", TypeError, "Neuron")(lambda: Neuron(2)(3.0))
 case("Neuron input wrong length", ValueError, "Neuron")(lambda: Neuron(2)([1.0]))

@@ -179,8 +179,10 @@ def test_forward_batch_errors_name_the_sample():
         layer.forward_batch([1.0, 2.0])
     with pytest.raises(TypeError, match="Layer.forward_batch"):
         layer.forward_batch(None)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="inputs\\[0\\]\\[0\\] must be a Value or a number, got str 'a'"):
         layer.forward_batch([["a", "b"]])
+    with pytest.raises(TypeError, match="Layer.forward_batch: sample 0: expected one sample .* got a nested list"):
+        layer.forward_batch([[[1.0, 2.0], [3.0, 4.0]]])  # a batch of batches
     assert layer.forward_batch([]) == []
 
 

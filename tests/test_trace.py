@@ -166,6 +166,9 @@ def test_numbers_inside_sum_and_dot_are_added_in_the_engines_order():
     assert_replay_matches(lambda x, y: engine.sum([y, -1.5, x]), [0.02, 1.5], [[0.02, 1.5]])
     assert_replay_matches(lambda x, y: engine.dot([y, 1.5, x], [1.0, -1.0, 1.0]), [0.02, 1.5], [[0.02, 1.5]])
     assert_replay_matches(lambda x, y: engine.sum([y, x], start=-1.5), [0.02, 1.5], [[0.02, 1.5]])
+    a, b = Value(-0.0), Value(-0.0)
+    y, _ = compile_graph(engine.sum([a, b], start=-0.0), [a, b]).run([-0.0, -0.0])
+    assert math.copysign(1.0, y) == -1.0  # -0.0 + -0.0 + -0.0 stays -0.0, as in the engine
 
 
 def test_relu_sign_flip_and_nan():

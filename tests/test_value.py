@@ -492,20 +492,30 @@ def test_linear_builds_the_same_nodes_as_dot():
 
 def test_linear_bad_input():
     W = [[Value(1.0), Value(2.0)], [Value(1.0)]]
-    with pytest.raises(ValueError, match="engine.linear: weight row 1 has 1 entries but row 0 has 2"):
-        engine.linear([[1.0, 2.0]], W)
-    with pytest.raises(ValueError, match="engine.linear: input 1 has 1 entries but the weight rows have 2"):
-        engine.linear([[1.0, 2.0], [1.0]], W[:1])
-    with pytest.raises(ValueError, match="engine.linear: bias has 2 entries but weight has 1 rows"):
-        engine.linear([[1.0, 2.0]], W[:1], [Value(0.0), Value(1.0)])
-    with pytest.raises(TypeError, match="engine.linear: input 0 must be a list"):
-        engine.linear([3.0], W[:1])
-    with pytest.raises(TypeError, match="engine.linear: expected inputs"):
-        engine.linear(3, W)
-    with pytest.raises(TypeError, match="engine.linear: bias must be a list"):
-        engine.linear([[1.0, 2.0]], W[:1], 0.5)
-    with pytest.raises(TypeError, match=r"engine.dot: b\[1\]"):
-        engine.linear([[1.0, "x"]], W[:1])
+    cases = [
+        (ValueError, "engine.linear: weight row 1 has 1 entries but row 0 has 2", lambda: engine.linear([[1.0, 2.0]], W)),
+        (ValueError, "engine.linear: inputs\\[1\\] has 1 entries but the weight rows have 2",
+         lambda: engine.linear([[1.0, 2.0], [1.0]], W[:1])),
+        (ValueError, "engine.linear: bias has 2 entries but weight has 1 row",
+         lambda: engine.linear([[1.0, 2.0]], W[:1], [Value(0.0), Value(1.0)])),
+        (TypeError, "engine.linear: inputs\\[0\\] must be a list.*write \\[x\\]", lambda: engine.linear([3.0], W[:1])),
+        (TypeError, "engine.linear: inputs\\[0\\] must be a list", lambda: engine.linear([5], [])),
+        (TypeError, "engine.linear: inputs must be a list of samples", lambda: engine.linear(3, W)),
+        (TypeError, "engine.linear: weight must be a list of rows", lambda: engine.linear([[1.0]], 3)),
+        (TypeError, "engine.linear: weight\\[0\\] must be a row", lambda: engine.linear([[1.0, 2.0]], W[0])),
+        (TypeError, "engine.linear: bias must be a list", lambda: engine.linear([[1.0, 2.0]], W[:1], 0.5)),
+        (TypeError, "engine.linear: bias\\[0\\] must be a Value or a number, got str 'b'",
+         lambda: engine.linear([[1.0, 2.0]], W[:1], ["b"])),
+        (TypeError, "engine.linear: weight\\[0\\]\\[1\\] must be a Value or a number, got str 'w'",
+         lambda: engine.linear([[1.0, 2.0]], [[Value(1.0), "w"]])),
+        (TypeError, "engine.linear: inputs\\[0\\]\\[1\\] must be a Value or a number, got str 'x'",
+         lambda: engine.linear([[1.0, "x"]], W[:1])),
+        (TypeError, "engine.linear: inputs\\[0\\]\\[0\\] must be a Value or a number, got bool",
+         lambda: engine.linear([[True, 1.0]], W[:1])),
+    ]
+    for exc, match, call in cases:
+        with pytest.raises(exc, match=match):
+            call()
 
 
 def test_an_error_during_backward_leaves_nodes_a_later_backward_can_walk():
@@ -530,3 +540,70 @@ def test_an_error_during_backward_leaves_nodes_a_later_backward_can_walk():
     with engine.detect_anomaly(), pytest.raises(engine.AnomalyError):
         r.backward()
     assert all(v.grad is not autograd._LISTED for v in engine.topological_order(r))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs signal.setitimer (POSIX)")
+def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
+    # KeyboardInterrupts land at random points of backward(); afterwards no
+    # node may hold the walk's sentinels, and a clean backward() must agree
+    # with engine.grad (an earlier walk leaked them at loop back edges and
+    # right after stack.pop()).
+    import random
+    import signal
+    import time
+    from engine import autograd
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+
+    def build():
+        x = [Value(1.0 + 1e-4 * i) for i in range(3)]
+        y = x[0]
+        for i in range(3000):
+            y = (y * x[1 + i % 2]).tanh() * 1.001  # fan-in nodes and chains
+        return x, y
+
+    armed = [False]
+
+    def interrupt(*_):
+        if armed[0]:  # never outside the try below: a stray KeyboardInterrupt would stop pytest
+            armed[0] = False
+            raise KeyboardInterrupt
+
+    x, y = build()
+    want = grad(y, x)
+    t0 = time.perf_counter()
+    y.backward()
+    took = time.perf_counter() - t0
+    rng = random.Random(0)
+    old = signal.signal(signal.SIGALRM, interrupt)
+    interrupted = 0
+    try:
+        for _ in range(60):
+            for v in x:
+                v.grad = 0.0
+            try:
+                armed[0] = True
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, took))
+                y.backward()
+                armed[0] = False
+            except KeyboardInterrupt:
+                interrupted += 1
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            nodes = engine.topological_order(y)
+            assert not any(v.grad is autograd._LISTED or v.grad is autograd._ENTERED for v in nodes)
+            for v in x:
+                v.grad = 0.0
+            y.backward()
+            assert [v.grad for v in x] == pytest.approx(want, rel=1e-12)
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert interrupted >= 10  # the test did interrupt backward() mid-way
+
+
+def test_formula_marks_dot_terms_it_leaves_out():
+    x = Value(1.0, label="x")
+    text = engine.formula(engine.dot([x] + [1.0] * 9, [2.0] * 10))  # keeps its lists: number*number terms
+    assert text.startswith("dot(x*2 + 1*2") and text.endswith(", …)")
