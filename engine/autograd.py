@@ -80,6 +80,8 @@ def _postorder(root: Value) -> list:
 # backward loop; the exceptions (the root, nodes whose consumers were all
 # skipped for a zero gradient) are reset by backward() so no node keeps this
 # object: a later walk would take it for "listed".
+# (This relies on a float object keeping its identity, as in CPython; PyPy
+# compares floats by value under `is`, and is not supported.)
 _ENTERED = object()
 _LISTED = float("0")
 
