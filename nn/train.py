@@ -79,22 +79,6 @@ def _check_samples(X: list, where: str, name: str) -> list:
     return out
 
 
-def _label(v):
-    """``v`` as a Python int if it is an integral number (numpy ints, 1.0), else None; bools are not labels."""
-    if isinstance(v, bool):  # numpy's bool_ is not a numbers.Integral either
-        return None
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if isinstance(v, numbers.Real):
-        try:
-            f = float(v)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        if f.is_integer():
-            return int(f)
-    return None
-
-
 def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
     """Labels as Python ints: 0/1 for one-output models (-1/+1 are mapped to 0/1), 0..nout-1 otherwise.
 
@@ -102,7 +86,7 @@ def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
     """
     out = []
     for i, v in enumerate(y):
-        t = _label(v)
+        t = L._class_index(v)  # an integral number as a Python int, else None (bools too)
         if t is None:
             raise TypeError(f"{where}: y[{i}] must be an int class label, got {type(v).__name__} {v!r}")
         out.append(t)
