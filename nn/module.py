@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 from engine import Value, dot, linear, no_grad
 from engine import sum as vsum
@@ -632,19 +632,7 @@ class Layer(Module):
             raise ValueError(f"Layer: expected an input of length {self.nin}, got {len(xs)} "
                              f"(check the model's nin or the sample)")
         xs.append(1.0)  # shared bias input for all neurons of this layer
-        try:
-            (ys,) = linear((xs,), self._wbs)  # one fused dot node per neuron (rows are w + [b])
-        except TypeError:
-            err = _batch_error(xs[:-1], "Layer", self.nin)  # a batch passed as one sample: say so
-            if err is not None:
-                raise err from None
-            raise
-        act = self.activation
-        if act == "linear":
-            return ys
-        if act == "relu":  # the common case without a getattr per value
-            return [y.relu() for y in ys]
-        return [getattr(y, act)() for y in ys]
+        return self._outputs([xs], lambda s: "Layer")[0]
 
     def forward_batch(self, xs: Sequence) -> list:
         """Outputs for a list of samples: the same nodes as one call per sample, built faster
@@ -657,18 +645,23 @@ class Layer(Module):
                                  f"(check the model's nin or the sample)")
             x.append(1.0)
             batch.append(x)
+        return self._outputs(batch, lambda s: f"Layer.forward_batch: sample {s}")
+
+    def _outputs(self, batch: list, where: Callable[[int], str]) -> list:
+        """Activations for samples already checked and extended with the bias input 1.0:
+        one fused dot node per neuron and sample (rows are w + [b]), then the activation."""
         try:
             out = linear(batch, self._wbs)
         except TypeError:
-            for s, x in enumerate(batch):  # a batch of batches: say so, as __call__ does
-                err = _batch_error(x[:-1], f"Layer.forward_batch: sample {s}", self.nin)
+            for s, x in enumerate(batch):  # a batch passed as one sample: say so
+                err = _batch_error(x[:-1], where(s), self.nin)
                 if err is not None:
                     raise err from None
             raise
         act = self.activation
         if act == "linear":
             return out
-        if act == "relu":  # the common case without getattr per value
+        if act == "relu":  # the common case without a getattr per value
             return [[y.relu() for y in ys] for ys in out]
         return [[getattr(y, act)() for y in ys] for ys in out]
 
