@@ -530,10 +530,8 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         ad = [w.data for w in row if type(w) is Value]
         if len(ad) != n:  # numbers (or worse) in the row: it goes through dot(); name bad entries here
             for i, w in enumerate(row):
-                if not isinstance(w, Value) and (type(w) is bool or not isinstance(w, numbers.Real)):
-                    where = f"bias[{j}]" if bias is not None and i == n - 1 else f"weight[{j}][{i}]"
-                    raise TypeError(f"engine.linear: {where} must be a Value or a number, got "
-                                    f"{type(w).__name__} {w!r}"[:300])
+                where = f"bias[{j}]" if bias is not None and i == n - 1 else f"weight[{j}][{i}]"
+                _check_entry(w, where)
         row_data.append(ad if n and len(ad) == n else None)
     head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
     head_k = -1
@@ -554,9 +552,7 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         xd = [v.data for v in head if type(v) is Value]
         if not n or not (_ALL_FAST or _mode.fast) or len(xd) != k:
             for i, v in enumerate(xs):  # name a bad entry here rather than as dot's b[i]
-                if not isinstance(v, Value) and (type(v) is bool or not isinstance(v, numbers.Real)):
-                    raise TypeError(f"engine.linear: inputs[{s}][{i}] must be a Value or a number, got "
-                                    f"{type(v).__name__} {v!r}"[:300])
+                _check_entry(v, f"inputs[{s}][{i}]")
             out.append([dot(row, xs) for row in rows])  # general mixes, no_grad, anomaly checks
             continue
         xd += xs[k:]
@@ -592,6 +588,12 @@ def _as_list(x, name: str, what: str) -> list:
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__iter__"):
         raise TypeError(f"engine.linear: {name} must be {what}, got {type(x).__name__} {x!r}"[:300])
     return list(x)
+
+
+def _check_entry(v, where: str) -> None:
+    """TypeError naming ``where`` unless ``v`` is a Value or a real number (bools are not numbers here)."""
+    if not isinstance(v, Value) and (type(v) is bool or not isinstance(v, numbers.Real)):
+        raise TypeError(f"engine.linear: {where} must be a Value or a number, got {type(v).__name__} {v!r}"[:300])
 
 
 def _sample(x, s: int) -> list:
