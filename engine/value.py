@@ -513,8 +513,10 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             raise ValueError(f"engine.linear: bias has {nb} entries but weight has {len(rows)} row(s); "
                              f"give one bias per row")
         rows = [(*w, b) for w, b in zip(rows, bias)]
-    if not rows:  # no outputs: nothing to check an input's width against
-        return [[] for s, x in enumerate(batch) if _sample(x, s) is not None]
+    if not rows:  # no outputs: nothing to check an input's width against, but each must be a list
+        for s, x in enumerate(batch):
+            _sample(x, s)
+        return [[] for _ in batch]
     n = len(rows[0])
     for j, row in enumerate(rows):
         if len(row) != n:
