@@ -275,28 +275,14 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
             return _subst(f, names), [(p, _subst(da, names))]
         names = {"a": _const(ctx), "b": p, "y": y}  # number OP Value: rsub, rdiv, rpow
         return _subst(f, names), [(p, _subst(db, names))]
-    if op == "sum":
-        if type(v._ctx) is tuple:  # numbers among the terms: add everything in the engine's order
-            start, items = v._ctx
-            terms = [slot[u] if isinstance(u, Value) else _const(u) for u in items]
-            return _const(start) + " + " + " + ".join(terms), [(slot[p], "1.0") for p in prev]
-        ps = [slot[p] for p in prev]
-        expr = "0.0 + " + " + ".join(ps)  # engine.sum: total = 0.0; total += each
-        recomputed = 0.0
-        for p in prev:  # the same sequential additions as the generated line
-            recomputed += p.data
-        off = _offset(v, recomputed)
-        return expr + off, [(p, "1.0") for p in ps]
+    if op == "sum":  # engine.sum: total = start; total += each term, in order
+        # numbers among the terms are kept in _ctx as (start, terms); else start 0.0, terms = parents
+        start, items = v._ctx if type(v._ctx) is tuple else (0.0, prev)
+        terms = [slot[u] if isinstance(u, Value) else _const(u) for u in items]
+        return _const(start) + " + " + " + ".join(terms), [(slot[p], "1.0") for p in prev]
     if op == "dot":
         return _dot_code(v, slot)
     raise TypeError(f"compile_graph: op '{op}' has no rule in engine.ops (cannot trace it)")
-
-
-def _offset(v: Value, recomputed: float) -> str:
-    """Number terms the engine did not record: data - recomputed, if they differ."""
-    if recomputed == v.data or (recomputed != recomputed and v.data != v.data):
-        return ""
-    return " + " + _const(v.data - recomputed)
 
 
 # Python 3.12+ sum() of floats is compensated (Neumaier); engine.dot uses it.
@@ -330,10 +316,7 @@ def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
             if isinstance(w, Value):
                 edges.append((slot[w], name(x)))
         return "0.0 + " + " + ".join(terms), edges
-    # ctx None: no Value-Value pair; each parent's partial is the constant it met
+    # ctx None: no Value-Value or number-number pair; each parent's partial is the constant it met
     terms = [f"{slot[p]} * {_const(c)}" for p, c in zip(prev, local)]
-    recomputed = 0.0
-    for p, c in zip(prev, local):
-        recomputed += p.data * c
     edges = [(slot[p], _const(c)) for p, c in zip(prev, local)]
-    return "0.0 + " + " + ".join(terms) + _offset(v, recomputed), edges
+    return "0.0 + " + " + ".join(terms), edges
