@@ -435,6 +435,37 @@ def test_backward_walk_state_never_leaks_into_grads():
     assert isinstance(bad_consumer.grad, float) and isinstance(z.grad, float)  # not the _ENTERED sentinel
 
 
+def _bits(x):
+    return math.copysign(1.0, x), x  # tells 0.0 from -0.0, which == does not
+
+
+@pytest.mark.parametrize("build", [
+    # a pure chain (the root's run ends at a leaf), through relu's zero
+    # derivative so that -0.0 products occur
+    lambda x, w: ((x * -3.0).relu() * 2.0 - 1.0).tanh().exp(),
+    lambda x, w: (x.tanh() * 1.0001).tanh(),
+    # the run ends at a fan-in node, whose subgraph shares nodes
+    lambda x, w: ((x * w + x.tanh()) * x.tanh()).sigmoid().log() * 0.5,
+    lambda x, w: engine.dot([x, w], [w, 2.0]).relu().exp(),
+    lambda x, w: (x * w).abs(),
+])
+def test_backward_down_the_roots_chain_matches_the_general_walk_bit_for_bit(build):
+    # backward() follows the root's run of one-parent nodes without the
+    # walk; detect_anomaly() forces the general walk (no shortcut).  Every
+    # node, leaves and intermediates, must get the same float bits.
+    results = []
+    for anomaly in (False, True):
+        x, w = Value(0.4), Value(-1.3)
+        y = build(x, w)
+        if anomaly:
+            with engine.detect_anomaly():
+                y.backward(-0.75)
+        else:
+            y.backward(-0.75)
+        results.append([_bits(v.grad) for v in [x, w] + engine.topological_order(y)])
+    assert results[0] == results[1]
+
+
 def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
     # backward skips the parent loop of a tuple node whose gradient is 0.0;
     # a parent reached only through such nodes must still be reset and be
