@@ -78,8 +78,35 @@ def _compare_operand(x):
     return _const_operand(x)
 
 
-class Value:
-    """A scalar in a computation graph.
+class _ValueType(type):
+    """Value's metaclass.  ``Value(data, label="")`` runs ``__call__`` below.
+
+    Why a metaclass: ops make millions of nodes, and a class with no Python
+    ``__init__`` can be instantiated by ``type.__call__`` entirely in C
+    (object_new + object_init, no argument tuple).  ``_alloc = type.__call__
+    .__get__(Value)`` makes a bare node for ~290 fewer instructions than
+    ``object.__new__(Value)`` (measured 1,088 -> 797 instructions per call,
+    with the free, on CPython 3.11): W2 of benchmarks/ 6,926 -> 6,349
+    instructions per step, W1 93.1 -> 91.2 M.  So the user-facing
+    constructor, with its checks, lives here instead of in ``Value.__init__``.
+    """
+
+    def __call__(cls, data: Number, label: str = "") -> Value:
+        v = _alloc() if cls is Value else _new(cls)  # a subclass gets the same slots filled
+        v.data = _as_float(data, "Value(data)")
+        if type(label) is not str:
+            raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
+        v.grad = 0.0
+        v.label = label
+        v.op = ""
+        v._prev = None
+        v._local = None
+        v._ctx = None
+        return v
+
+
+class Value(metaclass=_ValueType):
+    """A scalar in a computation graph: ``Value(data, label="")``.
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
     >>> c = a * b + a.tanh(); c.backward()
@@ -91,18 +118,8 @@ class Value:
     ``TypeError``.  nan and inf are allowed (see ``detect_anomaly``).
     """
 
+    # No __init__: construction is _ValueType.__call__ (see why there).
     __slots__ = ("data", "grad", "label", "op", "_prev", "_local", "_ctx")
-
-    def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _as_float(data, "Value(data)")
-        if type(label) is not str:
-            raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
-        self.grad = 0.0
-        self.label = label
-        self.op = ""
-        self._prev = None
-        self._local = None
-        self._ctx = None
 
     # -- small conveniences -------------------------------------------------
     def __repr__(self) -> str:
@@ -174,8 +191,11 @@ class Value:
         backward(self, gradient)
 
 
+_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
+
+
 def _leaf(y: float) -> Value:
-    v = _new(Value)
+    v = _alloc()
     v.data = y
     v.grad = 0.0
     v.label = ""
@@ -187,7 +207,7 @@ def _leaf(y: float) -> Value:
 
 
 def _node(y: float, op: str, prev, local, ctx) -> Value:
-    v = _new(Value)
+    v = _alloc()
     v.data = y
     v.grad = 0.0
     v.label = ""
@@ -247,7 +267,7 @@ def _op_{name}(self):
     x = self.data
     y = {fwd}
     if _ALL_FAST or _mode.fast:
-        v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
         v._prev = self; v._local = {d}; v._ctx = None
         return v
     return _slow_unary("{name}", self, y)
@@ -262,7 +282,7 @@ def {method}(self, other):
         b = other.data
         y = {fwd}
         if _ALL_FAST or _mode.fast:
-            v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+            v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
             v._prev = (self, other); v._local = ({da}, {db}); v._ctx = None
             return v
         return _slow_binary("{name}", "{name}", self, other, y)
@@ -272,7 +292,7 @@ def {method}(self, other):
             return NotImplemented
     y = {fwd}
     if _ALL_FAST or _mode.fast:
-        v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
         v._prev = self; v._local = {da}; v._ctx = b
         return v
     return _slow_binary("{name}", "{name}", self, b, y)
@@ -289,7 +309,7 @@ def {method}(self, other):
         return NotImplemented
     y = {fwd}
     if _ALL_FAST or _mode.fast:
-        v = _new(Value); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{rname}"
+        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{rname}"
         v._prev = self; v._local = {db}; v._ctx = a
         return v
     return _slow_binary("{name}", "{rname}", a, self, y)
@@ -318,7 +338,7 @@ def _doc(name: str) -> str:
 
 
 def _generate() -> None:
-    ns = {"Value": Value, "_new": _new, "_mode": _mode, "_slow_unary": _slow_unary,
+    ns = {"Value": Value, "_alloc": _alloc, "_mode": _mode, "_slow_unary": _slow_unary,
           "_slow_binary": _slow_binary, "_const_operand": _const_operand, **ops.FLOAT_HELPERS}
     _publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
     for name, (fwd, d) in ops.UNARY.items():
@@ -569,7 +589,7 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
                 add(dot(row, xs))
                 continue
             # the node dot(row, xs) builds (Values-then-constants layout, see dot_operands)
-            v = _new(Value)
+            v = _alloc()
             v.data = _builtin_sum(map(_mul, ad, xd))
             v.grad = 0.0
             v.label = ""

@@ -54,6 +54,26 @@ def test_label_must_be_str():
         Value(1.0, label=3)
 
 
+def test_constructor_signature_keywords_and_subclasses():
+    # Value(...) is built by its metaclass (no __init__, for speed): the
+    # signature, keywords and subclasses must still behave like a class's
+    import inspect
+    assert list(inspect.signature(Value).parameters) == ["data", "label"]
+    v = Value(data=1, label="w")
+    assert (type(v), v.data, type(v.data), v.label, v.grad, v.parents) == (Value, 1.0, float, "w", 0.0, ())
+    with pytest.raises(TypeError):
+        Value()
+    with pytest.raises(TypeError):
+        Value(1.0, "a", "extra")
+
+    class Tagged(Value):
+        __slots__ = ()
+    t = Tagged(2.5)
+    assert type(t) is Tagged and isinstance(t, Value) and t.data == 2.5
+    (t * 2.0).backward()
+    assert t.grad == 2.0
+
+
 def test_attributes_and_repr():
     a = Value(2.0, label="a")
     assert (a.data, a.grad, a.label, a.op) == (2.0, 0.0, "a", "")
