@@ -121,6 +121,14 @@ class Value(metaclass=_ValueType):
     # No __init__: construction is _ValueType.__call__ (see why there).
     __slots__ = ("data", "grad", "label", "op", "_prev", "_local", "_ctx")
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:  # it would never run: say so now, not by silence later
+            raise TypeError(
+                f"class {cls.__name__}(Value): a Value subclass cannot define __init__, because "
+                f"Value(data, label) is built by its metaclass (engine/value.py, _ValueType); "
+                f"add a classmethod constructor instead")
+
     # -- small conveniences -------------------------------------------------
     def __repr__(self) -> str:
         lab = f", label={self.label!r}" if self.label else ""

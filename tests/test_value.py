@@ -72,6 +72,10 @@ def test_constructor_signature_keywords_and_subclasses():
     assert type(t) is Tagged and isinstance(t, Value) and t.data == 2.5
     (t * 2.0).backward()
     assert t.grad == 2.0
+    with pytest.raises(TypeError, match="cannot define __init__.*classmethod"):
+        class WithInit(Value):
+            def __init__(self, data):
+                pass
 
 
 def test_attributes_and_repr():
