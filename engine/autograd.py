@@ -265,6 +265,15 @@ def _backward_loop(order: list) -> bool:
             if g == 0.0 and _isfinite(_sum(local)):
                 skipped = True
                 continue
+            if g == 1.0:
+                # d * 1.0 is exactly d (IEEE: also -0.0, inf and nan), so
+                # skip the multiply and its float.  Why: a sum/add node
+                # passes 1.0 on, so a loss that is a sum, or a big dot at
+                # the root (W3), has whole fan-ins at 1.0: 16 -> 12.5 ms
+                # for W3's 200,000 edges.
+                for p, d in zip(prev, local):
+                    p.grad += d
+                continue
             for p, d in zip(prev, local):
                 p.grad += d * g
         else:  # one parent, stored bare (see value.py)

@@ -472,20 +472,24 @@ def _bits(x):
     lambda x, w: ((x * w + x.tanh()) * x.tanh()).sigmoid().log() * 0.5,
     lambda x, w: engine.dot([x, w], [w, 2.0]).relu().exp(),
     lambda x, w: (x * w).abs(),
+    # fan-in nodes reached with gradient 1.0 (the multiply is skipped there)
+    lambda x, w: engine.sum([x * w, (x * -0.0).relu(), engine.dot([x, w, x], [w, x, 3.0]), w]),
 ])
-def test_backward_down_the_roots_chain_matches_the_general_walk_bit_for_bit(build):
+@pytest.mark.parametrize("gradient", [-0.75, 1.0])
+def test_backward_shortcuts_match_the_general_walk_bit_for_bit(build, gradient):
     # backward() follows the root's run of one-parent nodes without the
-    # walk; detect_anomaly() forces the general walk (no shortcut).  Every
-    # node, leaves and intermediates, must get the same float bits.
+    # walk, and skips "* g" where g == 1.0; detect_anomaly() forces the
+    # general walk with no shortcut.  Every node, leaves and
+    # intermediates, must get the same float bits.
     results = []
     for anomaly in (False, True):
         x, w = Value(0.4), Value(-1.3)
         y = build(x, w)
         if anomaly:
             with engine.detect_anomaly():
-                y.backward(-0.75)
+                y.backward(gradient)
         else:
-            y.backward(-0.75)
+            y.backward(gradient)
         results.append([_bits(v.grad) for v in [x, w] + engine.topological_order(y)])
     assert results[0] == results[1]
 
