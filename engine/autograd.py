@@ -12,7 +12,9 @@ One backward algorithm:
 Before step 1, the root's own run of one-parent nodes (``y.tanh().exp()``
 down to the first node with two or more parents) is done in one pass with
 no walk: each of those nodes has exactly one consumer, the node above it
-(``_backward_root_run``).  A chain graph ends there.
+(``_backward_root_run``).  A chain graph ends there.  At the fan-in node
+that ends the run, leaf parents get their share at once and the walk
+starts from its other parents (``_backward_from_fan_in``).
 
 The local derivatives were stored as floats at forward time, so step 2 is
 a multiply-add loop with no function calls.
@@ -32,6 +34,8 @@ import contextlib
 import gc
 import math
 import threading
+from itertools import repeat as _repeat
+from operator import mul as _mul
 from typing import Sequence
 
 from . import ops
@@ -91,8 +95,10 @@ _ENTERED = object()
 _LISTED = float("0")
 
 
-def _postorder_in_place(root: Value, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
-    """``_postorder(root)`` with its walk state kept in ``.grad``; listed nodes end at 0.0.
+def _postorder_in_place(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
+    """``_postorder`` of the nodes in ``stack`` (walked last first), with its walk state kept in ``.grad``.
+
+    Listed nodes end at 0.0.  ``stack`` is taken over (emptied).
 
     Why: backward() resets non-leaf grads anyway, so their slot can hold the
     walk's state instead of a dict — no hashing, and no dict as big as the
@@ -109,12 +115,11 @@ def _postorder_in_place(root: Value, order: list, *, _LISTED=_LISTED, _ENTERED=_
     ``order`` in, so it holds the listed nodes even if an interrupt lands
     just after this returns.
     """
-    stack = [root]
     push = stack.append
     append = order.append
     run = []
     try:
-        v = root  # a statement inside the try before the loop head (see above)
+        v = None  # a statement inside the try before the loop head (see above)
         while stack:
             v = stack[-1]
             del stack[-1]
@@ -182,25 +187,61 @@ def backward(root: Value, gradient=1.0) -> None:
     if root._prev is None:  # a leaf: d(root)/d(root) = 1
         root.grad += gradient
         return
-    if type(root._prev) is not tuple and not _mode.anomaly:
-        root.grad = gradient
-        root = _backward_root_run(root)
-        if root is None:  # the whole graph was one chain
-            return
-        gradient = root.grad
     order = []
     try:
-        _postorder_in_place(root, order)  # cleans up after itself if it fails
-        root.grad = gradient
-        if _mode.anomaly:
+        if _mode.anomaly:  # the plain walk and a checking loop, no shortcuts
+            _postorder_in_place([root], order)  # cleans up after itself if it fails
+            root.grad = gradient
             _backward_checked(order)
-        elif _backward_loop(order):
+            return
+        root.grad = gradient
+        if type(root._prev) is not tuple:
+            root = _backward_root_run(root)
+            if root is None:  # the whole graph was one chain
+                return
+        if _backward_from_fan_in(root, order):
             # A node whose consumers were all skipped still holds the walk's
             # _LISTED object, which the next walk would take for "listed".
             _reset_listed(order)
     except BaseException:  # an AnomalyError, a KeyboardInterrupt: same clean-up
         _reset_listed(order)
         raise
+
+
+def _backward_from_fan_in(root: Value, order: list) -> bool:
+    """backward() below a fan-in node ``root`` (``.grad`` set) that no other node consumes.
+
+    Its leaf parents get their share in a first pass over its parents,
+    at once: a leaf only accumulates, and the root's share comes first in
+    the general loop too.  Its other parents are walked (``order``), get
+    the root's share after the walk has reset them, then the loop runs.
+    Same additions in the same order as walking from the root itself.
+    Why: the walk's scan of the root's parents and the loop's were two
+    passes over them; a big dot or sum at the root (W3: 200,000 leaf
+    parents) now takes one: W3 with engine.dot 265 -> 232 M instructions
+    (with the g == 1.0 shortcut of _backward_loop), backward 26 -> 18 ms.
+    Returns True if a zero gradient skipped a node (see _backward_loop).
+    """
+    prev = root._prev
+    local = root._local
+    g = root.grad
+    if g == 0.0 and _isfinite(sum(local)):  # nothing flows (see _backward_loop)
+        _postorder_in_place([p for p in prev if p._prev is not None], order)
+        _backward_loop(order)
+        return True  # the root's non-leaf parents still hold _LISTED
+    inner = []  # (non-leaf parent, the root's share), in operand order
+    keep = inner.append
+    for p, share in zip(prev, local if g == 1.0 else map(_mul, local, _repeat(g))):
+        if p._prev is None:
+            p.grad += share
+        else:
+            keep((p, share))
+    if not inner:
+        return False
+    _postorder_in_place([p for p, _ in inner], order)
+    for p, share in inner:
+        p.grad += share
+    return _backward_loop(order)
 
 
 def _backward_root_run(v: Value):

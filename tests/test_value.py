@@ -474,8 +474,11 @@ def _bits(x):
     lambda x, w: (x * w).abs(),
     # fan-in nodes reached with gradient 1.0 (the multiply is skipped there)
     lambda x, w: engine.sum([x * w, (x * -0.0).relu(), engine.dot([x, w, x], [w, x, 3.0]), w]),
+    # a fan-in root with leaf and non-leaf parents, each twice
+    lambda x, w: (lambda h: engine.dot([x, h, x, h, w], [w, 2.0, 3.0, w, h]))(x.tanh() * w),
+    lambda x, w: engine.sum([w, (x * w).exp(), x, w]),
 ])
-@pytest.mark.parametrize("gradient", [-0.75, 1.0])
+@pytest.mark.parametrize("gradient", [-0.75, 1.0, 0.0])
 def test_backward_shortcuts_match_the_general_walk_bit_for_bit(build, gradient):
     # backward() follows the root's run of one-parent nodes without the
     # walk, and skips "* g" where g == 1.0; detect_anomaly() forces the
