@@ -105,3 +105,32 @@ def test_worker_runs_a_cell_in_a_subprocess():
     assert line, p.stderr
     r = json.loads(line[0][7:])
     assert r["status"] == "ok" and len(r["times"]["total"]) == 1
+
+
+def test_rounds_take_engines_in_turn_and_pool_their_timings(monkeypatch, tmp_path):
+    # run.py's rounds: A B C, A B C, ... with each cell's timings pooled; a
+    # crashed cell or one over the budget gets no further round.  The
+    # worker subprocess is replaced by a stub: this tests the scheduling.
+    import run
+    calls = []
+
+    def fake_run_case(engine, case, args):
+        calls.append(engine)
+        if engine == "micrograd_nogc":
+            return {"engine": engine, "case": case, "status": "crash", "error": "RecursionError", "wall": 0.1}
+        per_step = {"chainrule": 0.02, "float_limit": 0.01, "micrograd": 1.0}[engine]
+        wall = 30.0 if engine == "micrograd" else 0.5  # micrograd: over the 10 s budget
+        times = {k: [per_step * (len(calls) % 3 + 1)] for k in ("total", "fwd", "bwd")}
+        return {"engine": engine, "case": case, "status": "ok", "times": times, "wall": wall}
+
+    monkeypatch.setattr(run, "run_case", fake_run_case)
+    monkeypatch.setattr(run, "machine_info", lambda: ["- machine: stub"])
+    out = tmp_path / "results.md"
+    assert run.main(["--only", "W1", "--engines", "chainrule,micrograd,micrograd_nogc,float_limit",
+                     "--rounds", "3", "--out", str(out)]) == 0
+    assert calls == ["chainrule", "micrograd", "micrograd_nogc", "float_limit",
+                     "chainrule", "float_limit", "chainrule", "float_limit"]
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| W1 MLP step (fwd+bwd) | chainrule |"))
+    assert row.split("|")[5].strip() == "3"  # n: one timing from each of the 3 rounds
+    assert "3 fresh processes (rounds)" in text
