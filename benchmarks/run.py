@@ -47,17 +47,18 @@ def plan(quick: bool):
     return out
 
 
-def run_case(engine: str, case: str, args) -> dict:
-    # one round of the cell: its share of the repeats and of the minimum time (see main)
+def run_case(engine: str, case: str, args, repeats: int = 0, min_time: float = -1.0) -> dict:
+    """One fresh worker process for one cell (or one round of it: see main)."""
     cmd = [sys.executable, os.path.join(HERE, "worker.py"), engine, case,
-           "--repeats", str(-(-args.repeats // args.rounds)), "--budget", str(args.budget),
+           "--repeats", str(repeats or args.repeats), "--budget", str(args.budget),
            "--steps", str(args.steps), "--size", str(args.w3_size),
-           "--min-time", str(args.min_time / args.rounds)]
+           "--min-time", str(args.min_time if min_time < 0 else min_time)]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
-        return {"engine": engine, "case": case, "status": "crash", "error": f"timeout after {args.timeout:.0f} s"}
+        return {"engine": engine, "case": case, "status": "crash", "error": f"timeout after {args.timeout:.0f} s",
+                "wall": args.timeout}
     wall = time.perf_counter() - t0
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -293,24 +294,31 @@ def main(argv=None) -> int:
         # from one minute to the next (float_limit's W1 median was 4.9 ms in
         # one full run and 8.6-9.9 ms in others); measured in the same
         # minutes, an engine and its baseline drift together, so the ratios
-        # hold still.  A cell gets no further round once its rounds have used
-        # --budget seconds of wall time (micrograd's W4 takes minutes: one
-        # round), or if its first round did not finish OK.
-        for rnd in range(args.rounds):
+        # hold still.  Each round asks for its share of the repeats still
+        # missing and of --min-time.  A cell gets no further round once its
+        # rounds have used --budget seconds of wall time (micrograd's W4 takes
+        # minutes: one round) or a round did not finish OK.  MEM cells are
+        # measured once (tracemalloc: no timings to pool).
+        rounds = 1 if case.startswith("MEM") else args.rounds
+        for rnd in range(rounds):
             for e in todo:
                 first = results.get((e, case))
-                if rnd and (first is None or first["status"] != "ok" or first["wall"] > args.budget):
+                if rnd and (first["status"] != "ok" or first.get("stopped") or first["wall"] > args.budget):
                     continue
-                r = run_case(e, case, args)
+                have = len(first["times"].get("total", ())) if rnd else 0
+                r = run_case(e, case, args, repeats=max(1, -(-(args.repeats - have) // (rounds - rnd))),
+                             min_time=args.min_time / rounds)
                 if rnd == 0:
                     r["rounds"] = 1
                     results[(e, case)] = r
-                elif r["status"] == "ok":
+                    continue
+                first["wall"] += r.get("wall", 0.0)
+                if r["status"] == "ok":
                     for k, v in r.get("times", {}).items():
-                        first.setdefault("times", {}).setdefault(k, []).extend(v)
-                    first["wall"] += r["wall"]
+                        first["times"].setdefault(k, []).extend(v)
                     first["rounds"] += 1
-                else:  # a later round failing is reported, not pooled
+                else:  # reported, not pooled; and no further round for this cell
+                    first["stopped"] = True
                     first.setdefault("later", []).append(r.get("error") or r["status"])
         for e in todo:
             r = results[(e, case)]
@@ -349,7 +357,8 @@ def main(argv=None) -> int:
             c = r["check"]
             checks.append(f"{case} {e}: loss {c['loss']:.10f}" + (f", accuracy {c['accuracy']:.2f}" if "accuracy" in c else ""))
     notes = sorted({r.get("note") for r in results.values() if r.get("note")})
-    notes += [f"{case} {e}: a later round failed ({'; '.join(r['later'])}); its first round's timings are shown"
+    notes += [f"{case} {e}: round {r['rounds'] + 1} failed ({'; '.join(r['later'])}); the timings of the "
+              f"{r['rounds']} round(s) before it are shown"
               for (e, case), r in sorted(results.items()) if r.get("later")]
     elapsed = time.perf_counter() - started
 

@@ -108,29 +108,34 @@ def test_worker_runs_a_cell_in_a_subprocess():
 
 
 def test_rounds_take_engines_in_turn_and_pool_their_timings(monkeypatch, tmp_path):
-    # run.py's rounds: A B C, A B C, ... with each cell's timings pooled; a
-    # crashed cell or one over the budget gets no further round.  The
+    # run.py's rounds: A B C, A B C, ... with each cell's timings pooled and
+    # the repeats spread over the rounds; a crashed cell, one over the
+    # budget, or one whose later round fails gets no further round.  The
     # worker subprocess is replaced by a stub: this tests the scheduling.
     import run
     calls = []
 
-    def fake_run_case(engine, case, args):
-        calls.append(engine)
+    def fake_run_case(engine, case, args, repeats=0, min_time=-1.0):
+        calls.append((engine, repeats))
         if engine == "micrograd_nogc":
             return {"engine": engine, "case": case, "status": "crash", "error": "RecursionError", "wall": 0.1}
+        if engine == "float_limit" and len([c for c in calls if c[0] == engine]) == 2:
+            return {"engine": engine, "case": case, "status": "crash", "error": "timeout after 900 s", "wall": 900.0}
         per_step = {"chainrule": 0.02, "float_limit": 0.01, "micrograd": 1.0}[engine]
         wall = 30.0 if engine == "micrograd" else 0.5  # micrograd: over the 10 s budget
-        times = {k: [per_step * (len(calls) % 3 + 1)] for k in ("total", "fwd", "bwd")}
+        times = {k: [per_step] * repeats for k in ("total", "fwd", "bwd")}
         return {"engine": engine, "case": case, "status": "ok", "times": times, "wall": wall}
 
     monkeypatch.setattr(run, "run_case", fake_run_case)
     monkeypatch.setattr(run, "machine_info", lambda: ["- machine: stub"])
     out = tmp_path / "results.md"
     assert run.main(["--only", "W1", "--engines", "chainrule,micrograd,micrograd_nogc,float_limit",
-                     "--rounds", "3", "--out", str(out)]) == 0
-    assert calls == ["chainrule", "micrograd", "micrograd_nogc", "float_limit",
-                     "chainrule", "float_limit", "chainrule", "float_limit"]
+                     "--rounds", "3", "--repeats", "5", "--out", str(out)]) == 0
+    assert calls == [("chainrule", 2), ("micrograd", 2), ("micrograd_nogc", 2), ("float_limit", 2),
+                     ("chainrule", 2), ("float_limit", 2),  # float_limit's round 2 fails: no round 3
+                     ("chainrule", 1)]
     text = out.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| W1 MLP step (fwd+bwd) | chainrule |"))
-    assert row.split("|")[5].strip() == "3"  # n: one timing from each of the 3 rounds
+    assert row.split("|")[5].strip() == "5"  # n: 2 + 2 + 1 timings from the 3 rounds
     assert "3 fresh processes (rounds)" in text
+    assert "W1 float_limit: round 2 failed (timeout after 900 s)" in text
