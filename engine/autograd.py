@@ -86,9 +86,11 @@ def _postorder(root: Value) -> list:
 # 2,000,000-node chain every pass over the nodes is ~2M cache misses); only
 # when the zero-gradient skip fired does backward() make one.
 # Almost every listed node gets `grad += ...` (a new float object) in the
-# backward loop; the exceptions (the root, nodes whose consumers were all
-# skipped for a zero gradient) are reset by backward() so no node keeps this
-# object: a later walk would take it for "listed".
+# backward loop; the exceptions (nodes whose consumers were all skipped for a
+# zero gradient, including a fan-in root's parents when the root's gradient
+# is 0.0) are reset by backward() so no node keeps this object: a later walk
+# would take it for "listed".  (The walk's own root, under detect_anomaly,
+# is set to its gradient right after the walk.)
 # (This relies on a float object keeping its identity, as in CPython; PyPy
 # compares floats by value under `is`, and is not supported.)
 _ENTERED = object()
@@ -215,7 +217,12 @@ def _backward_from_fan_in(root: Value, order: list) -> bool:
     at once: a leaf only accumulates, and the root's share comes first in
     the general loop too.  Its other parents are walked (``order``), get
     the root's share after the walk has reset them, then the loop runs.
-    Same additions in the same order as walking from the root itself.
+    Same additions in the same order as walking from the root itself, so
+    the same float bits (a nan's sign aside: CPython 3.11 does not keep it
+    stable across ``*`` even in one loop).  One difference: if the walk
+    then fails (a corrupted graph, Ctrl-C), leaves may already hold the
+    root's share, as an interrupt in the loop could always leave part of
+    the gradients added.
     Why: the walk's scan of the root's parents and the loop's were two
     passes over them; a big dot or sum at the root (W3: 200,000 leaf
     parents) now takes one: W3 with engine.dot 265 -> 232 M instructions
@@ -255,14 +262,17 @@ def _backward_root_run(v: Value):
     at, with its ``.grad`` set, for the general walk to take over as its
     root; or None if the run ended at a leaf (the graph was one chain).
 
-    Same arithmetic as the general loop, so the same float bits: there a
+    Same arithmetic as the general loop, so the same float bits (a nan's
+    sign aside, see _backward_from_fan_in): there a
     node's grad is the walk's 0.0 plus ``local * g`` (hence ``0.0 + ...``,
     which turns a -0.0 into 0.0 as that loop does), and a leaf accumulates.
     Why: a chain (``y = f(y)`` iterated, W2 of benchmarks/) otherwise pays
     for a walk and an order list as long as the graph; this loop does one
     pass with nothing stored: W2 (benchmarks/instructions.py) 8,803 -> 6,926
     instructions per step, 1M-step time 9.2x -> 8.0x float_limit.  No walk
-    state is used, so an interrupt leaves nothing to clean up.
+    state is used, so an interrupt leaves nothing to clean up.  (Unlike the
+    walk, this loop has no visited marks: a graph made cyclic by writing
+    ``_prev`` by hand would loop forever.  Ops cannot build one.)
     """
     g = v.grad
     try:

@@ -123,11 +123,15 @@ class Value(metaclass=_ValueType):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:  # it would never run: say so now, not by silence later
-            raise TypeError(
-                f"class {cls.__name__}(Value): a Value subclass cannot define __init__, because "
-                f"Value(data, label) is built by its metaclass (engine/value.py, _ValueType); "
-                f"add a classmethod constructor instead")
+        # An __init__ or __new__ (own or from a mixin) would never run: say so
+        # now, not by silence later.  (A mixin with its own metaclass, such
+        # as abc.ABC, conflicts with _ValueType: Python says so itself.)
+        for name, base in (("__init__", object.__init__), ("__new__", object.__new__)):
+            if getattr(cls, name) is not base:
+                raise TypeError(
+                    f"class {cls.__name__}(Value): a Value subclass cannot define {name} (nor inherit "
+                    f"one from a mixin), because Value(data, label) is built by its metaclass "
+                    f"(engine/value.py, _ValueType); add a classmethod constructor instead")
 
     # -- small conveniences -------------------------------------------------
     def __repr__(self) -> str:
@@ -200,6 +204,9 @@ class Value(metaclass=_ValueType):
 
 
 _alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
+# Argument errors name the function's qualname: make it "Value() got an
+# unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
+_ValueType.__call__.__qualname__ = "Value"
 
 
 def _leaf(y: float) -> Value:

@@ -61,9 +61,11 @@ def test_constructor_signature_keywords_and_subclasses():
     assert list(inspect.signature(Value).parameters) == ["data", "label"]
     v = Value(data=1, label="w")
     assert (type(v), v.data, type(v.data), v.label, v.grad, v.parents) == (Value, 1.0, float, "w", 0.0, ())
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^Value\(\) missing 1 required positional argument: 'data'"):
         Value()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^Value\(\) got an unexpected keyword argument 'lbl'"):
+        Value(1.0, lbl="a")
+    with pytest.raises(TypeError, match=r"^Value\(\) takes"):
         Value(1.0, "a", "extra")
 
     class Tagged(Value):
@@ -76,6 +78,19 @@ def test_constructor_signature_keywords_and_subclasses():
         class WithInit(Value):
             def __init__(self, data):
                 pass
+
+    class Mixin:
+        def __init__(self):
+            pass
+    with pytest.raises(TypeError, match="cannot define __init__ .nor inherit one from a mixin"):
+        class FromMixin(Mixin, Value):
+            __slots__ = ()
+    with pytest.raises(TypeError, match="cannot define __new__"):
+        class WithNew(Value):
+            __slots__ = ()
+
+            def __new__(cls, *args):
+                return super().__new__(cls)
 
 
 def test_attributes_and_repr():
@@ -484,17 +499,28 @@ def test_backward_shortcuts_match_the_general_walk_bit_for_bit(build, gradient):
     # walk, and skips "* g" where g == 1.0; detect_anomaly() forces the
     # general walk with no shortcut.  Every node, leaves and
     # intermediates, must get the same float bits.
+    from engine import autograd
+
+    def plain_walk(y, g):  # the algorithm without shortcuts: walk from the root, then the loop
+        order = []
+        autograd._postorder_in_place([y], order)
+        y.grad = g
+        if autograd._backward_loop(order):
+            autograd._reset_listed(order)
+
     results = []
-    for anomaly in (False, True):
+    for how in ("backward", "detect_anomaly", "plain walk"):
         x, w = Value(0.4), Value(-1.3)
         y = build(x, w)
-        if anomaly:
+        if how == "detect_anomaly":
             with engine.detect_anomaly():
                 y.backward(gradient)
+        elif how == "plain walk":
+            plain_walk(y, gradient)
         else:
             y.backward(gradient)
         results.append([_bits(v.grad) for v in [x, w] + engine.topological_order(y)])
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
