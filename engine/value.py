@@ -621,9 +621,10 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     return out
 
 
-def _as_list(x, name: str, what: str) -> list:
+def _as_list(x, name: str, what: str, hint: str = "") -> list:
+    """``x`` as a list, or a TypeError: ``engine.linear: {name} must be {what}, got ...{hint}``."""
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__iter__"):
-        raise TypeError(f"engine.linear: {name} must be {what}, got {type(x).__name__} {x!r}"[:300])
+        raise TypeError(f"engine.linear: {name} must be {what}, got {type(x).__name__} {x!r}{hint}"[:300])
     return list(x)
 
 
@@ -635,11 +636,8 @@ def _check_entry(v, where: str) -> None:
 
 def _sample(x, s: int) -> list:
     """One input of ``linear`` as a list, or a TypeError naming it."""
-    if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__iter__"):
-        raise TypeError(f"engine.linear: inputs[{s}] must be a list of Values/numbers, got "
-                        f"{type(x).__name__} {x!r}; inputs is a list of samples: for one sample "
-                        f"write [x]"[:300])
-    return list(x)
+    return _as_list(x, f"inputs[{s}]", "a list of Values/numbers",
+                    "; inputs is a list of samples: for one sample write [x]")
 
 
 def dot_operands(v: Value) -> tuple:
