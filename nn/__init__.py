@@ -5,16 +5,16 @@
 >>> opt = SGD(model.parameters(), lr=0.05)
 >>> score = model([0.5, -1.0])              # a Value (one output), else a list
 
-Submodules: ``nn.module`` (layers), ``nn.losses``, ``nn.optim``, ``nn.data``
+Submodules: ``nn.module`` (the ``Module`` base), ``nn.layers``, ``nn.init``
+(weight init schemes), ``nn.checks`` (argument checks), ``nn.losses``, ``nn.optim``, ``nn.data``
 (toy datasets), ``nn.train`` (``fit``, plots), ``nn.io`` (JSON save/load),
 ``nn.cli`` (the ``chainrule`` script).  matplotlib and tqdm are imported
 only when a picture or a progress bar is made.
 """
 from . import data, losses, optim
 from .io import ModelFileError, load_model, load_weights, save_model
-from .module import (
-    MLP, Activation, BatchNorm, Dropout, Layer, Module, Neuron, Sequential, StateDictError, from_config,
-)
+from .layers import MLP, Activation, BatchNorm, Dropout, Layer, Neuron, Sequential, from_config
+from .module import Module, StateDictError
 from .optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR
 from .train import evaluate, fit
 

@@ -29,15 +29,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from typing import Optional, Union
 
-from .module import Module, StateDictError, from_config
+from engine.fileio import atomic_write, open_regular
+
+from .checks import check_path, integer
+from .layers import from_config
+from .module import Module, StateDictError, flatten
 
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # a 2-D toy MLP is a few KB; refuse to parse anything absurd
 MAX_PARAMS = MAX_BYTES  # a file of max_bytes holds fewer numbers than this
+# Bounds on the architecture, checked before anything is built (a crafted 9.5 MB file of 500,000
+# Dropouts took 1.7 GB): real models here have tens of modules, nested a few levels.
+MAX_MODULES = 10_000
+MAX_NESTING = 64  # JSON levels inside "architecture"; a Sequential adds 2
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -54,21 +61,6 @@ def _allow_constant(name: str) -> float:
     return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
 
-def _check_path(path, where: str) -> str:
-    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"{where}: path must be a str or os.PathLike, got {type(path).__name__} {path!r}"[:200])
-    p = os.fspath(path)
-    return os.fsdecode(p)
-
-
-def _check_max_bytes(max_bytes, where: str) -> int:
-    if type(max_bytes) is bool or not isinstance(max_bytes, int):
-        raise TypeError(f"{where}: max_bytes must be an int, got {type(max_bytes).__name__} {max_bytes!r}")
-    if max_bytes < 1:
-        raise ValueError(f"{where}: max_bytes must be >= 1, got {max_bytes}")
-    return max_bytes
-
-
 def _check_module(model, where: str) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"{where}: expected an nn.Module (e.g. MLP), got {type(model).__name__}")
@@ -81,7 +73,7 @@ def model_to_dict(model: Module, metadata: Optional[dict] = None) -> dict:
         raise TypeError(f"save_model: metadata must be a dict (or None), got {type(metadata).__name__}")
     state = model.state_dict()
     for key, t in state.items():
-        for x in _flat(t):
+        for x in flatten(t):
             if not math.isfinite(x):
                 raise ValueError(f"save_model: weight {key!r} is {x}; refusing to save a model with nan/inf "
                                  f"weights (training diverged: lower the learning rate)")
@@ -91,48 +83,14 @@ def model_to_dict(model: Module, metadata: Optional[dict] = None) -> dict:
     return out
 
 
-def _flat(t):
-    if isinstance(t, list):
-        for x in t:
-            yield from _flat(x)
-    else:
-        yield t
-
-
 def atomic_write_text(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write ``text`` to ``path`` atomically (see ``engine.fileio.atomic_write``)."""
+    atomic_write(path, text)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never half."""
-    path = os.fspath(path)
-    if os.path.isdir(path):  # os.replace would fail naming the temporary file
-        raise IsADirectoryError(f"cannot write {path!r}: it is a directory; pass a file path inside it")
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    except OSError as e:  # name the target, not the temporary file
-        raise type(e)(e.errno, e.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    atomic_write(path, data)
 
 
 def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None) -> None:
@@ -140,9 +98,15 @@ def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None
 
     Everything is serialised in memory first, so an unsaveable model
     (nan/inf weights, metadata that is not JSON) never touches the file;
-    a crash during the write leaves the previous file as it was.
+    a crash during the write leaves the previous file as it was.  Saving
+    to a symlink updates the file it points to; an existing file keeps its
+    permissions.
+
+    >>> import os, tempfile
+    >>> from nn import MLP
+    >>> save_model(MLP(2, [3, 1], seed=0), os.path.join(tempfile.mkdtemp(), "m.json"))
     """
-    path = _check_path(path, "save_model")
+    path = check_path(path, "save_model")
     if os.path.isdir(path):
         example = os.path.join(path, "model.json")
         raise IsADirectoryError(f"save_model: {path!r} is a directory; pass a file path like {example!r}")
@@ -153,17 +117,19 @@ def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None
         raise TypeError(f"save_model: metadata is not JSON-serialisable: {e}") from None
     except ValueError as e:
         raise ValueError(f"save_model: metadata holds a nan/inf number ({e}); JSON cannot store it") from None
-    atomic_write_text(path, text)
+    except RecursionError:
+        raise ValueError("save_model: metadata is nested too deeply for JSON") from None
+    atomic_write(path, text)
 
 
 def _read(path: PathLike, max_bytes: int, where: str, allow_nonfinite: bool = False) -> dict:
-    p = _check_path(path, where)
-    max_bytes = _check_max_bytes(max_bytes, where)
-    size = os.path.getsize(p)  # OSError (missing file, ...) propagates as is
-    if size > max_bytes:
-        raise ModelFileError(f"{p}: file is {size} bytes, over the {max_bytes}-byte limit for model files; "
-                             f"pass max_bytes= to load a bigger one")
-    with open(p, "rb") as f:
+    p = check_path(path, where)
+    max_bytes = integer(max_bytes, "max_bytes", where, minimum=1)
+    with open_regular(p) as f:  # OSError (missing file, a folder, a FIFO, ...) propagates, naming the path
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise ModelFileError(f"{p}: file is {size} bytes, over the {max_bytes}-byte limit for model files; "
+                                 f"pass max_bytes= to load a bigger one")
         raw = f.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise ModelFileError(f"{p}: file is over the {max_bytes}-byte limit for model files")
@@ -180,24 +146,46 @@ def _read(path: PathLike, max_bytes: int, where: str, allow_nonfinite: bool = Fa
         truncated = e.pos >= len(stripped) - 1 or (stripped.startswith("{") and not stripped.endswith("}"))
         hint = " (the file looks truncated)" if truncated else ""
         raise ModelFileError(f"{p}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from None
-    except (ValueError, RecursionError) as e:
-        raise ModelFileError(f"{p}: invalid model file: {e}") from None
+    except (ValueError, RecursionError, MemoryError) as e:
+        raise ModelFileError(f"{p}: invalid model file: {str(e) or type(e).__name__}") from None
     if not isinstance(doc, dict):
         raise ModelFileError(f"{p}: expected a JSON object at the top level, got {type(doc).__name__}")
     fmt = doc.get("format")
     if fmt != FORMAT:
-        raise ModelFileError(f"{p}: not a chainrule model file (\"format\" is {fmt!r}, expected {FORMAT!r})")
+        raise ModelFileError(f"{p}: not a chainrule model file (\"format\" is {str(fmt)[:40]!r}, expected {FORMAT!r})")
     version = doc.get("format_version")
     if type(version) is bool or version != FORMAT_VERSION:
         raise ModelFileError(f"{p}: unknown format_version {version!r}; this chainrule reads version "
-                             f"{FORMAT_VERSION} (upgrade chainrule to read newer files)")
+                             f"{FORMAT_VERSION} (upgrade chainrule to read newer files)"[:300])
     for key in ("architecture", "state"):
         if key not in doc:
             raise ModelFileError(f"{p}: missing key {key!r}")
     if not isinstance(doc["state"], dict):
         raise ModelFileError(f"{p}: \"state\" must be a JSON object of name -> weights, "
                              f"got {type(doc['state']).__name__}")
+    _check_architecture_shape(doc["architecture"], p)
     return doc
+
+
+def _check_architecture_shape(config, p: str) -> None:
+    """Bound the architecture's nesting and module count before anything recursive touches it."""
+    modules = 0
+    stack = [(config, 1)]
+    while stack:  # iterative: a crafted file nested 985 deep must not hit the recursion limit
+        obj, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ModelFileError(f"{p}: bad architecture: nested more than {MAX_NESTING} levels deep; "
+                                 f"the file is damaged or was not written by save_model")
+        if isinstance(obj, dict):
+            if "type" in obj:
+                nouts = obj.get("nouts")
+                modules += 1 + (3 * len(nouts) if obj.get("type") == "MLP" and isinstance(nouts, list) else 0)
+            stack.extend((v, depth + 1) for v in obj.values())
+        elif isinstance(obj, list):
+            stack.extend((v, depth + 1) for v in obj)
+        if modules > MAX_MODULES:
+            raise ModelFileError(f"{p}: bad architecture: more than {MAX_MODULES:,} modules; "
+                                 f"the file is damaged or was not written by save_model")
 
 
 def _count_numbers(obj, limit: int) -> int:
@@ -214,36 +202,40 @@ def _count_numbers(obj, limit: int) -> int:
     return total
 
 
-def _config_size(config, depth: int = 0) -> int:
+def _count(config, key: str) -> int:
+    v = config.get(key)
+    return v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
+
+
+def _config_size(config) -> int:
     """The number of weights and buffers the architecture ``config`` would create (0 when unknown).
 
     Lets ``load_model`` refuse a small file that describes a huge model
     (say ``nouts: [1000000000]``) before allocating it.  Unknown or
-    malformed fields count 0: ``from_config`` reports those.
+    malformed fields count 0: ``from_config`` reports those.  Nesting is
+    already bounded by ``_check_architecture_shape``.
     """
-    if not isinstance(config, dict) or depth > 100:
-        return 0
-
-    def n(key):
-        v = config.get(key)
-        return v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
-    kind = config.get("type")
-    if kind == "Neuron":
-        return n("nin") + 1
-    if kind == "Layer":
-        return (n("nin") + 1) * n("nout")
-    if kind == "BatchNorm":
-        return 4 * n("num_features")
-    if kind == "Sequential" and isinstance(config.get("modules"), list):
-        return sum(_config_size(c, depth + 1) for c in config["modules"])
-    if kind == "MLP" and isinstance(config.get("nouts"), list):
-        sizes = [n("nin")] + [v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
-                              for v in config["nouts"]]
-        total = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-        if config.get("batchnorm") is True:
-            total += 4 * sum(sizes[1:-1])
-        return total
-    return 0
+    total, stack = 0, [config]
+    while stack:
+        c = stack.pop()
+        if not isinstance(c, dict):
+            continue
+        kind = c.get("type")
+        if kind == "Neuron":
+            total += _count(c, "nin") + 1
+        elif kind == "Layer":
+            total += (_count(c, "nin") + 1) * _count(c, "nout")
+        elif kind == "BatchNorm":
+            total += 4 * _count(c, "num_features")
+        elif kind == "Sequential" and isinstance(c.get("modules"), list):
+            stack.extend(c["modules"])
+        elif kind == "MLP" and isinstance(c.get("nouts"), list):
+            sizes = [_count(c, "nin")] + [v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
+                                           for v in c["nouts"]]
+            total += sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+            if c.get("batchnorm") is True:
+                total += 4 * sum(sizes[1:-1])
+    return total
 
 
 def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES, allow_nonfinite: bool = False) -> Module:
@@ -251,14 +243,21 @@ def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES, allow_nonfinite: b
 
     Raises ``ModelFileError`` naming the problem (oversize, not JSON,
     truncated, wrong format/version, missing key, wrong shape, non-numeric
-    or non-finite weight, unknown architecture, an architecture far bigger
-    than the weights in the file); ``OSError`` if the file cannot be read;
-    TypeError/ValueError for a bad ``path``/``max_bytes``.  nan/inf
-    weights (``NaN``/``Infinity`` in the file, or numbers like ``1e400``)
-    are refused unless ``allow_nonfinite=True``.
+    or non-finite weight, unknown or oversized architecture, an
+    architecture far bigger than the weights in the file); ``OSError`` if
+    the file cannot be read or is not a regular file; TypeError/ValueError
+    for a bad ``path``/``max_bytes``.  nan/inf weights (``NaN``/``Infinity``
+    in the file, or numbers like ``1e400``) are refused unless
+    ``allow_nonfinite=True``.
+
+    >>> import os, tempfile
+    >>> from nn import MLP
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json"); save_model(MLP(2, [3, 1], seed=0), path)
+    >>> load_model(path).nouts
+    [3, 1]
     """
     doc = _read(path, max_bytes, "load_model", allow_nonfinite)
-    p = _check_path(path, "load_model")
+    p = check_path(path, "load_model")
     held = _count_numbers(doc["state"], MAX_PARAMS)
     need = _config_size(doc["architecture"])
     if need > max(2 * held, 100_000):  # small mismatches get load_state_dict's precise message
@@ -266,7 +265,7 @@ def load_model(path: PathLike, *, max_bytes: int = MAX_BYTES, allow_nonfinite: b
                              f"the file is damaged or was not written by save_model")
     try:
         model = from_config(doc["architecture"])
-    except (ValueError, RecursionError) as e:
+    except (ValueError, TypeError, RecursionError) as e:
         raise ModelFileError(f"{p}: bad architecture: {e}") from None
     try:
         model.load_state_dict(doc["state"], allow_nonfinite=allow_nonfinite)
@@ -292,17 +291,23 @@ def load_weights(model: Module, path: PathLike, *, max_bytes: int = MAX_BYTES,
     The file's architecture must match ``model.config()`` when the model
     can describe itself.  nan/inf weights are refused unless
     ``allow_nonfinite=True``.
+
+    >>> import os, tempfile
+    >>> from nn import MLP
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json"); save_model(MLP(2, [3, 1], seed=1), path)
+    >>> load_weights(MLP(2, [3, 1], seed=0), path).state_dict() == MLP(2, [3, 1], seed=1).state_dict()
+    True
     """
     _check_module(model, "load_weights")
     doc = _read(path, max_bytes, "load_weights", allow_nonfinite)
-    p = _check_path(path, "load_weights")
+    p = check_path(path, "load_weights")
     try:
         mine = model.config()
     except NotImplementedError:
         mine = None
     if mine is not None and _without_seed(doc["architecture"]) != _without_seed(json.loads(json.dumps(mine))):
-        raise ModelFileError(f"{p}: the file holds a different architecture ({doc['architecture']!r}) "
-                             f"than the model ({mine!r})")
+        raise ModelFileError(f"{p}: the file holds a different architecture ({str(doc['architecture'])[:200]}) "
+                             f"than the model ({str(mine)[:200]})")
     try:
         model.load_state_dict(doc["state"], allow_nonfinite=allow_nonfinite)
     except StateDictError as e:

@@ -1,32 +1,8 @@
-"""Modules: Neuron, Layer, MLP, Sequential, Activation, Dropout, BatchNorm.
+"""The ``Module`` base class: parameters, train/eval mode, state dicts.
 
-Every module is built on ``engine``'s public names only.  The hot path is a
-neuron's pre-activation, computed as ONE fused node::
-
-    engine.dot(w + [b], x + [1.0])      # sum_i w_i * x_i + b
-
-instead of ``nin`` multiplies and ``nin`` adds (2 * nin nodes).  The
-``w + [b]`` list is built once per neuron at construction time (Values are
-updated in place by optimisers and ``load_state_dict``, never replaced), and
-``x + [1.0]`` once per layer call, shared by all neurons of the layer.
-
->>> from nn import MLP
->>> model = MLP(2, [16, 16, 1], seed=0)
->>> score = model([0.5, -1.0])          # a Value (last layer has one output)
->>> len(model.parameters())
-337
-
-Weight initialisation (``init=``), all from an explicit ``random.Random(seed)``:
-
-* ``"kaiming_uniform"`` (He): U(-b, b), b = sqrt(6 / fan_in) — default for relu;
-* ``"kaiming_normal"``: N(0, 2 / fan_in);
-* ``"xavier_uniform"`` (Glorot): U(-b, b), b = sqrt(6 / (fan_in + fan_out)) —
-  default for tanh, sigmoid and linear layers;
-* ``"xavier_normal"``: N(0, 2 / (fan_in + fan_out));
-* ``"uniform"``: U(-1, 1), micrograd's choice.
-
-Biases start at 0.  ``init="auto"`` (the default) picks per layer from its
-activation, as above.
+The layers built on it (``Neuron``, ``Layer``, ``MLP``, ...) live in
+``nn.layers`` and the init schemes in ``nn.init``; both are re-exported here
+so ``nn.module.MLP`` keeps working.
 
 Writing your own module, PyTorch style: subclass ``Module``, call
 ``super().__init__()`` first, assign sub-modules (or lists/tuples of them)
@@ -51,7 +27,7 @@ A list ``self.blocks = [Layer(...), ...]`` gives keys ``blocks.0.weight``, ...
 Plain numbers, strings and lists of floats are not state (override
 ``_tensors()`` to add buffers).  The built-in modules list their tensors in
 ``_tensors()`` and sub-modules in ``children()`` instead, so their keys are
-``0.weight``, ``0.bias``, ... as before.
+``0.weight``, ``0.bias``, ...
 
 Parameter names and labels: ``named_parameters()`` gives ``(name, Value)``
 pairs in ``parameters()`` order, one per scalar parameter, named after its
@@ -60,21 +36,20 @@ of layer 0, ``"0.bias[3]"`` its bias (a lone ``Neuron`` has ``"weight[1]"``
 and ``"bias"``).  Every parameter's ``.label`` is set to that name when the
 module is built (and again when it is assigned into a larger module), so
 ``engine.draw_dot`` pictures show which weight is which.
+
+>>> from nn import MLP
+>>> len(MLP(2, [16, 16, 1], seed=0).parameters())
+337
 """
 from __future__ import annotations
 
 import math
 import numbers
-import random
-from typing import Callable, Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Sequence
 
-from engine import Value, dot, linear, no_grad
-from engine import sum as vsum
+from engine import Value, no_grad
 
-Number = Union[int, float]
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-INITS = ("auto", "kaiming_uniform", "kaiming_normal", "xavier_uniform", "xavier_normal", "uniform")
+from .checks import short
 
 
 class StateDictError(ValueError):
@@ -82,66 +57,7 @@ class StateDictError(ValueError):
 
 
 # ---------------------------------------------------------------------------
-# helpers
-
-def _check_int(name: str, value, where: str, minimum: int = 1) -> int:
-    if type(value) is bool or not isinstance(value, int):
-        raise TypeError(f"{where}: {name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _check_activation(activation, where: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"{where}: unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return activation
-
-
-def _check_init(init, where: str) -> str:
-    if init not in INITS:
-        raise ValueError(f"{where}: unknown init {init!r}; choose one of {', '.join(INITS)}")
-    return init
-
-
-def _as_rng(seed, where: str) -> random.Random:
-    """``seed`` may be an int, None (fresh entropy) or a ``random.Random`` to draw from."""
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None or (isinstance(seed, int) and type(seed) is not bool):
-        return random.Random(seed)
-    raise TypeError(f"{where}: seed must be an int, None or a random.Random, got {type(seed).__name__} {seed!r}")
-
-
-def resolve_init(init: str, activation: str) -> str:
-    """The concrete scheme ``init="auto"`` means for ``activation``.
-
-    >>> resolve_init("auto", "relu"), resolve_init("auto", "tanh")
-    ('kaiming_uniform', 'xavier_uniform')
-    """
-    if init != "auto":
-        return init
-    return "kaiming_uniform" if activation == "relu" else "xavier_uniform"
-
-
-def init_weights(rng: random.Random, scheme: str, fan_in: int, fan_out: int, n: int) -> List[float]:
-    """``n`` initial weights for one neuron under ``scheme`` (see module docstring)."""
-    if scheme == "kaiming_uniform":
-        b = math.sqrt(6.0 / fan_in)
-        return [rng.uniform(-b, b) for _ in range(n)]
-    if scheme == "kaiming_normal":
-        s = math.sqrt(2.0 / fan_in)
-        return [rng.gauss(0.0, s) for _ in range(n)]
-    if scheme == "xavier_uniform":
-        b = math.sqrt(6.0 / (fan_in + fan_out))
-        return [rng.uniform(-b, b) for _ in range(n)]
-    if scheme == "xavier_normal":
-        s = math.sqrt(2.0 / (fan_in + fan_out))
-        return [rng.gauss(0.0, s) for _ in range(n)]
-    if scheme == "uniform":
-        return [rng.uniform(-1.0, 1.0) for _ in range(n)]
-    raise ValueError(f"init_weights: unknown scheme {scheme!r}; choose one of {', '.join(INITS[1:])}")
-
+# nested lists of Values / floats (weights are lists of rows)
 
 def _shape(obj) -> tuple:
     """Shape of a nested list of Values/numbers (rectangular by construction)."""
@@ -154,36 +70,17 @@ def _shape(obj) -> tuple:
     return tuple(shape)
 
 
-def _as_input(x, where: str) -> list:
-    """One sample as a list (TypeError naming ``where`` for a number, None, ...)."""
-    try:
-        return list(x)
-    except TypeError:
-        raise TypeError(f"{where}: expected one sample as a list of numbers, got {type(x).__name__} {x!r}"[:200]
-                        ) from None
 
-
-def _batch_error(x, where: str, nin) -> Optional[TypeError]:
-    """The TypeError to raise if ``x`` looks like a batch (a list of samples) where one sample was expected."""
-    try:
-        nested = any(isinstance(v, (list, tuple)) or (hasattr(v, "__len__") and not isinstance(v, (str, bytes)))
-                     for v in x)
-    except TypeError:
-        return None
-    if not nested:
-        return None
-    size = f"a flat list of {nin} numbers" if nin else "a flat list of numbers"
-    return TypeError(f"{where}: expected one sample ({size}), got a nested list; for a batch use "
-                     f"[model(x) for x in xs] or model.forward_batch(xs)")
-
-
-def _flat(obj) -> list:
-    if isinstance(obj, list):
-        out = []
-        for o in obj:
-            out.extend(_flat(o))
-        return out
-    return [obj]
+def flatten(obj) -> list:
+    """The non-list items of the nested lists ``obj``, in order (``[obj]`` for a bare item)."""
+    out, stack = [], [obj]
+    while stack:  # iterative: a crafted nesting cannot hit the recursion limit
+        o = stack.pop()
+        if isinstance(o, list):
+            stack.extend(reversed(o))
+        else:
+            out.append(o)
+    return out
 
 
 def _to_data(obj):
@@ -197,7 +94,7 @@ def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite:
     if not shape:
         if type(obj) is bool or not isinstance(obj, (int, float)):
             raise StateDictError(
-                f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {obj!r}"[:300])
+                f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {short(obj)}")
         try:
             x = float(obj)
         except OverflowError:
@@ -207,7 +104,7 @@ def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite:
                                  f"(pass allow_nonfinite=True to load nan/inf weights anyway)")
         return
     if not isinstance(obj, list) or len(obj) != shape[0]:
-        got = f"a list of length {len(obj)}" if isinstance(obj, list) else f"{type(obj).__name__} {obj!r}"[:80]
+        got = f"a list of length {len(obj)}" if isinstance(obj, list) else f"{type(obj).__name__} {short(obj)}"
         raise StateDictError(
             f"load_state_dict: {key}{path} has the wrong shape: expected a list of length {shape[0]} "
             f"(full shape {shape}), got {got}")
@@ -264,22 +161,6 @@ def _named_leaves(t, name: str) -> list:
         else:
             out.append((f"{name}[{i}]", o))
     return out
-
-
-def _float_sigmoid(x: float) -> float:
-    # the two-branch form engine's sigmoid uses: exp never overflows
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-_FLOAT_ACT = {
-    "relu": lambda x: x if x > 0.0 else 0.0,
-    "tanh": math.tanh,
-    "sigmoid": _float_sigmoid,
-    "linear": lambda x: x,
-}
 
 
 # ---------------------------------------------------------------------------
@@ -421,7 +302,7 @@ class Module:
         for _, m in self.named_modules():
             for _, t, is_param in m._tensors():
                 if is_param:
-                    out.extend(_flat(t))
+                    out.extend(flatten(t))
         if len(out) > 1 and len({id(p) for p in out}) != len(out):
             seen = set()
             out = [p for p in out if not (id(p) in seen or seen.add(id(p)))]
@@ -510,10 +391,21 @@ class Module:
                 continue
             _check_numbers(state[name], _shape(t), repr(name), "", allow_nonfinite)
             todo.append((t, state[name]))
+        for prefix, m in self.named_modules():
+            m._check_state({name: state[prefix + name] for name, _, _ in m._tensors() if prefix + name in state},
+                           prefix)
         # Validated: now write in place (parameters keep their identity, so
         # optimisers and the neurons' fused w+[b] lists stay valid).
         for t, src in todo:
             _assign(t, src)
+
+    def _check_state(self, values: dict, prefix: str) -> None:
+        """Refuse (``StateDictError``) numbers that fit the shapes but not this module's meaning.
+
+        ``values`` maps this module's own tensor names to the (already
+        shape-checked) nested lists about to be loaded; ``prefix`` is the
+        module's key prefix, for messages.  Default: anything goes.
+        """
 
     # -- display -----------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -546,485 +438,15 @@ def _assign(t, src) -> None:
             t[i] = float(s)
 
 
-# ---------------------------------------------------------------------------
-
-class Neuron(Module):
-    """One unit: ``activation(w . x + b)``, the pre-activation as ONE fused dot node.
-
-    >>> n = Neuron(2, activation="linear", seed=0)
-    >>> n.w[0].data = 2.0; n.w[1].data = -1.0; n.b.data = 0.5
-    >>> n([1.0, 3.0]).data
-    -0.5
-    """
-
-    __slots__ = ("nin", "activation", "init", "w", "b", "_wb")
-
-    def __init__(self, nin: int, activation: str = "relu", *, init: str = "auto",
-                 seed: Union[int, random.Random, None] = 0, fan_out: int = 1) -> None:
-        super().__init__()
-        self.nin = _check_int("nin", nin, "Neuron")
-        self.activation = _check_activation(activation, "Neuron")
-        self.init = resolve_init(_check_init(init, "Neuron"), activation)
-        rng = _as_rng(seed, "Neuron")
-        self.w = [Value(v) for v in init_weights(rng, self.init, nin, fan_out, nin)]
-        self.b = Value(0.0)
-        self._wb = self.w + [self.b]  # built once: the fused dot's weight operand
-        for i, w in enumerate(self.w):  # as named_parameters() names them
-            w.label = f"weight[{i}]"
-        self.b.label = "bias"
-
-    def __call__(self, x: Sequence) -> Value:
-        xs = _as_input(x, "Neuron")
-        if len(xs) != self.nin:
-            raise ValueError(f"Neuron: expected an input of length {self.nin}, got {len(xs)}")
-        xs.append(1.0)  # the bias input
-        y = dot(self._wb, xs)
-        act = self.activation
-        if act == "relu":
-            return y.relu()
-        if act == "tanh":
-            return y.tanh()
-        if act == "sigmoid":
-            return y.sigmoid()
-        return y
-
-    def _tensors(self) -> list:
-        return [("weight", self.w, True), ("bias", self.b, True)]
-
-    def config(self) -> dict:
-        return {"type": "Neuron", "nin": self.nin, "activation": self.activation, "init": self.init}
-
-    def extra_repr(self) -> str:
-        return f"{self.nin}, {self.activation}"
-
-
-class Layer(Module):
-    """``nout`` neurons on the same input; returns a list of ``nout`` Values.
-
-    >>> layer = Layer(3, 2, seed=0)
-    >>> len(layer([1.0, 2.0, 3.0])), len(layer.parameters())
-    (2, 8)
-    """
-
-    __slots__ = ("nin", "nout", "activation", "init", "neurons", "_wbs")
-
-    def __init__(self, nin: int, nout: int, activation: str = "relu", *, init: str = "auto",
-                 seed: Union[int, random.Random, None] = 0) -> None:
-        super().__init__()
-        self.nin = _check_int("nin", nin, "Layer")
-        self.nout = _check_int("nout", nout, "Layer")
-        self.activation = _check_activation(activation, "Layer")
-        self.init = resolve_init(_check_init(init, "Layer"), activation)
-        rng = _as_rng(seed, "Layer")
-        self.neurons = [Neuron(nin, activation, init=self.init, seed=rng, fan_out=nout) for _ in range(nout)]
-        self._wbs = [n._wb for n in self.neurons]
-        for j, n in enumerate(self.neurons):  # as named_parameters() names them
-            for i, w in enumerate(n.w):
-                w.label = f"weight[{j}][{i}]"
-            n.b.label = f"bias[{j}]"
-
-    def __call__(self, x: Sequence) -> List[Value]:
-        xs = _as_input(x, "Layer")
-        if len(xs) != self.nin:
-            err = _batch_error(xs, "Layer", self.nin)
-            if err is not None:
-                raise err
-            raise ValueError(f"Layer: expected an input of length {self.nin}, got {len(xs)} "
-                             f"(check the model's nin or the sample)")
-        xs.append(1.0)  # shared bias input for all neurons of this layer
-        return self._outputs([xs], lambda s: "Layer")[0]
-
-    def forward_batch(self, xs: Sequence) -> list:
-        """Outputs for a list of samples: the same nodes as one call per sample, built faster
-        (each weight row is read once for the whole batch; see ``engine.linear``)."""
-        batch = []
-        for s, x in enumerate(_as_input(xs, "Layer.forward_batch")):
-            x = _as_input(x, f"Layer.forward_batch: sample {s}")
-            if len(x) != self.nin:
-                raise ValueError(f"Layer.forward_batch: sample {s} has length {len(x)}, expected {self.nin} "
-                                 f"(check the model's nin or the sample)")
-            x.append(1.0)
-            batch.append(x)
-        return self._outputs(batch, lambda s: f"Layer.forward_batch: sample {s}")
-
-    def _outputs(self, batch: list, where: Callable[[int], str]) -> list:
-        """Activations for samples already checked and extended with the bias input 1.0:
-        one fused dot node per neuron and sample (rows are w + [b]), then the activation."""
-        try:
-            out = linear(batch, self._wbs)
-        except TypeError:
-            for s, x in enumerate(batch):  # a batch passed as one sample: say so
-                err = _batch_error(x[:-1], where(s), self.nin)
-                if err is not None:
-                    raise err from None
-            raise
-        act = self.activation
-        if act == "linear":
-            return out
-        if act == "relu":  # the common case without a getattr per value
-            return [[y.relu() for y in ys] for ys in out]
-        return [[getattr(y, act)() for y in ys] for ys in out]
-
-    def _tensors(self) -> list:
-        return [("weight", [n.w for n in self.neurons], True), ("bias", [n.b for n in self.neurons], True)]
-
-    def _float_fn(self):
-        rows = [[p.data for p in wb] for wb in self._wbs]
-        act = _FLOAT_ACT[self.activation]
-        nin = self.nin
-
-        def f(x: list) -> list:
-            x = _as_input(x, "Layer")
-            if len(x) != nin:
-                raise ValueError(f"Layer: expected an input of length {nin}, got {len(x)}")
-            try:
-                x = [float(v) for v in x] + [1.0]
-            except (TypeError, ValueError):
-                raise TypeError(f"Layer: inputs must be numbers, got {x!r}"[:200]) from None
-            out = []
-            for row in rows:
-                y = 0.0
-                for w, v in zip(row, x):  # the same order of operations as engine.dot
-                    y += w * v
-                out.append(act(y))
-            return out
-        return f
-
-    def config(self) -> dict:
-        return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation,
-                "init": self.init}
-
-    def extra_repr(self) -> str:
-        return f"{self.nin} -> {self.nout}, {self.activation}"
-
-
-class Activation(Module):
-    """An elementwise activation as its own module (used after BatchNorm)."""
-
-    __slots__ = ("activation",)
-
-    def __init__(self, activation: str = "relu") -> None:
-        super().__init__()
-        self.activation = _check_activation(activation, "Activation")
-
-    def __call__(self, x: Sequence) -> list:
-        act = self.activation
-        if act == "linear":
-            return list(x)
-        return [getattr(v, act)() if isinstance(v, Value) else getattr(Value(v), act)() for v in x]
-
-    def config(self) -> dict:
-        return {"type": "Activation", "activation": self.activation}
-
-    def _float_fn(self):
-        act = _FLOAT_ACT[self.activation]
-        return lambda x: [act(v) for v in _as_input(x, "Activation")]
-
-    def extra_repr(self) -> str:
-        return self.activation
-
-
-class Dropout(Module):
-    """Zero each input with probability ``p`` in training mode, scaling the rest by 1/(1-p).
-
-    The identity in eval mode.  Draws from its own ``random.Random(seed)``.
-
-    >>> d = Dropout(0.5, seed=0).eval()
-    >>> [v.data for v in d([Value(1.0), Value(2.0)])]
-    [1.0, 2.0]
-    """
-
-    __slots__ = ("p", "seed", "_rng")
-
-    def __init__(self, p: float = 0.5, *, seed: Optional[int] = 0) -> None:
-        super().__init__()
-        if type(p) is bool or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
-        self.seed = seed
-        self._rng = _as_rng(seed, "Dropout")
-
-    def __call__(self, x: Sequence) -> list:
-        if not self.training or self.p == 0.0:
-            return list(x)
-        p = self.p
-        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-        r = self._rng.random
-        return [v * (scale if r() >= p else 0.0) for v in x]
-
-    def config(self) -> dict:
-        return {"type": "Dropout", "p": self.p, "seed": self.seed}
-
-    def _float_fn(self):
-        return None if self.training else (lambda x: _as_input(x, "Dropout"))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
-class BatchNorm(Module):
-    """Batch normalisation over a mini-batch, per feature (PyTorch's ``BatchNorm1d``).
-
-    Training mode (``forward_batch``): normalise with the batch mean and
-    (biased) variance, and update ``running_mean``/``running_var`` (unbiased)
-    with ``momentum``.  Eval mode: normalise with the running statistics, so
-    single samples work.  Learnable ``weight`` (gamma, init 1) and ``bias``
-    (beta, init 0).
-
-    >>> bn = BatchNorm(1)
-    >>> out = bn.forward_batch([[Value(1.0)], [Value(3.0)]])
-    >>> [round(o[0].data, 3) for o in out]
-    [-1.0, 1.0]
-    """
-
-    __slots__ = ("num_features", "eps", "momentum", "weight", "bias", "running_mean", "running_var")
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
-        super().__init__()
-        self.num_features = _check_int("num_features", num_features, "BatchNorm")
-        if not (isinstance(eps, (int, float)) and eps > 0):
-            raise ValueError(f"BatchNorm: eps must be a number > 0, got {eps!r}")
-        if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum!r}")
-        self.eps = float(eps)
-        self.momentum = float(momentum)
-        self.weight = [Value(1.0) for _ in range(num_features)]
-        self.bias = [Value(0.0) for _ in range(num_features)]
-        self.running_mean = [0.0] * num_features
-        self.running_var = [1.0] * num_features
-        self._label_parameters()
-
-    def _check(self, x) -> list:
-        xs = list(x)
-        if len(xs) != self.num_features:
-            raise ValueError(f"BatchNorm: expected {self.num_features} features, got {len(xs)}")
-        return xs
-
-    def __call__(self, x: Sequence) -> list:
-        if self.training:
-            raise ValueError("BatchNorm: a single sample cannot be normalised in training mode; "
-                             "call model.forward_batch(samples) with 2+ samples, or model.eval() first")
-        xs = self._check(x)
-        out = []
-        for j, v in enumerate(xs):
-            inv = 1.0 / math.sqrt(self.running_var[j] + self.eps)
-            out.append((v - self.running_mean[j]) * inv * self.weight[j] + self.bias[j])
-        return out
-
-    def forward_batch(self, xs: Sequence) -> list:
-        if not self.training:
-            return [self(x) for x in xs]
-        rows = [self._check(x) for x in xs]
-        n = len(rows)
-        if n < 2:
-            raise ValueError(f"BatchNorm: training mode needs a batch of 2+ samples, got {n}; "
-                             f"use a larger batch_size or model.eval()")
-        out = [[None] * self.num_features for _ in range(n)]
-        m = self.momentum
-        for j in range(self.num_features):
-            col = [r[j] for r in rows]
-            mean = vsum(col) * (1.0 / n)
-            diffs = [c - mean for c in col]
-            var = dot(diffs, diffs) * (1.0 / n)  # one fused node for the sum of squares
-            scale = (var + self.eps) ** -0.5 * self.weight[j]
-            beta = self.bias[j]
-            for i, d in enumerate(diffs):
-                out[i][j] = d * scale + beta
-            self.running_mean[j] = (1 - m) * self.running_mean[j] + m * mean.data
-            self.running_var[j] = (1 - m) * self.running_var[j] + m * var.data * n / (n - 1)
-        return out
-
-    def _tensors(self) -> list:
-        return [("weight", self.weight, True), ("bias", self.bias, True),
-                ("running_mean", self.running_mean, False), ("running_var", self.running_var, False)]
-
-    def config(self) -> dict:
-        return {"type": "BatchNorm", "num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
-
-    def _float_fn(self):
-        if self.training:
-            return None
-        stats = [(self.running_mean[j], 1.0 / math.sqrt(self.running_var[j] + self.eps), self.weight[j].data,
-                  self.bias[j].data) for j in range(self.num_features)]
-        n = self.num_features
-
-        def f(x: list) -> list:
-            x = _as_input(x, "BatchNorm")
-            if len(x) != n:
-                raise ValueError(f"BatchNorm: expected {n} features, got {len(x)}")
-            return [(v - m) * inv * g + b for v, (m, inv, g, b) in zip(x, stats)]
-        return f
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}"
-
-
-class Sequential(Module):
-    """Modules applied in order.  A one-element output list is returned as its Value.
-
-    >>> model = Sequential(Layer(2, 4, seed=0), BatchNorm(4), Dropout(0.1), Layer(4, 1, "linear", seed=1))
-    >>> model.eval()([0.5, -1.0]).op
-    'dot'
-    """
-
-    __slots__ = ("modules",)
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} must be a Module, got {type(m).__name__}")
-        self.modules = list(modules)
-        self._label_parameters()
-
-    def children(self) -> List[Module]:
-        return self.modules
-
-    def __getitem__(self, i: int) -> Module:
-        return self.modules[i]
-
-    def __len__(self) -> int:
-        return len(self.modules)
-
-    def __call__(self, x: Sequence):
-        x0 = x
-        try:
-            for m in self.modules:
-                x = m(x)
-        except TypeError:
-            nin = getattr(self.modules[0], "nin", None) if self.modules else None
-            err = _batch_error(x0, type(self).__name__, nin)
-            if err is not None:
-                raise err from None
-            raise
-        return x[0] if isinstance(x, list) and len(x) == 1 else x
-
-    def forward_batch(self, xs: Sequence) -> list:
-        hs = list(xs)
-        for m in self.modules:
-            hs = m.forward_batch(hs)
-        return [h[0] if isinstance(h, list) and len(h) == 1 else h for h in hs]
-
-    def config(self) -> dict:
-        return {"type": "Sequential", "modules": [m.config() for m in self.modules]}
-
-    def _float_fn(self):
-        fns = [m._float_fn() for m in self.modules]
-        if any(f is None for f in fns):
-            return None
-
-        def f(x: list):
-            for g in fns:
-                x = g(x)
-            return x[0] if len(x) == 1 else x
-        return f
-
-
-class MLP(Sequential):
-    """A multi-layer perceptron: ``activation`` on hidden layers, linear output.
-
-    ``nouts`` lists the layer widths, the last one being the number of
-    outputs; ``model(x)`` returns a Value when it is 1, else a list.
-    Optional ``batchnorm`` (before each hidden activation) and ``dropout``
-    (after it).  Same ``seed`` -> same weights.
-
-    >>> model = MLP(2, [16, 16, 1], seed=0)
-    >>> model
-    MLP(2 -> [16, 16, 1], activation=relu, params=337)
-      (0): Layer(2 -> 16, relu)
-      (1): Layer(16 -> 16, relu)
-      (2): Layer(16 -> 1, linear)
-    """
-
-    __slots__ = ("nin", "nouts", "activation", "init", "dropout", "batchnorm", "seed")
-
-    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", *, seed: Optional[int] = 0,
-                 init: str = "auto", dropout: float = 0.0, batchnorm: bool = False) -> None:
-        _check_int("nin", nin, "MLP")
-        if isinstance(nouts, int) and type(nouts) is not bool:
-            raise TypeError(f"MLP: nouts must be a list of layer widths, e.g. [16, 16, 1], got the int {nouts}; "
-                            f"write [{nouts}] for a single layer")
-        try:
-            nouts = list(nouts)
-        except TypeError:
-            raise TypeError(f"MLP: nouts must be a list of layer widths, e.g. [16, 16, 1], "
-                            f"got {type(nouts).__name__}") from None
-        if not nouts:
-            raise ValueError("MLP: nouts must list at least one layer width, e.g. [16, 16, 1]")
-        for i, n in enumerate(nouts):
-            _check_int(f"nouts[{i}]", n, "MLP")
-        _check_activation(activation, "MLP")
-        _check_init(init, "MLP")
-        if type(batchnorm) is not bool:
-            raise TypeError(f"MLP: batchnorm must be True or False, got {batchnorm!r}")
-        rng = _as_rng(seed, "MLP")
-        modules: list = []
-        sizes = [nin] + nouts
-        for i in range(len(nouts)):
-            last = i == len(nouts) - 1
-            if last:
-                modules.append(Layer(sizes[i], sizes[i + 1], "linear", init=init, seed=rng))
-            elif batchnorm:
-                # BN needs the pre-activation, so the activation becomes its own module
-                modules.append(Layer(sizes[i], sizes[i + 1], "linear", init=resolve_init(init, activation), seed=rng))
-                modules.append(BatchNorm(sizes[i + 1]))
-                modules.append(Activation(activation))
-            else:
-                modules.append(Layer(sizes[i], sizes[i + 1], activation, init=init, seed=rng))
-            if dropout and not last:
-                modules.append(Dropout(dropout, seed=rng.randrange(2 ** 31)))
-        super().__init__(*modules)
-        self.nin = nin
-        self.nouts = nouts
-        self.activation = activation
-        self.init = init
-        self.dropout = dropout
-        self.batchnorm = batchnorm
-        self.seed = seed if isinstance(seed, int) else None
-
-    def config(self) -> dict:
-        return {"type": "MLP", "nin": self.nin, "nouts": list(self.nouts), "activation": self.activation,
-                "init": self.init, "dropout": self.dropout, "batchnorm": self.batchnorm, "seed": self.seed}
-
-    def extra_repr(self) -> str:
-        extra = ""
-        if self.init != "auto":
-            extra += f", init={self.init}"
-        if self.dropout:
-            extra += f", dropout={self.dropout}"
-        if self.batchnorm:
-            extra += ", batchnorm=True"
-        return f"{self.nin} -> {self.nouts}, activation={self.activation}{extra}"
-
-
-_TYPES = {"Neuron": Neuron, "Layer": Layer, "Activation": Activation, "Dropout": Dropout,
-          "BatchNorm": BatchNorm, "Sequential": Sequential, "MLP": MLP}
-
-
-def from_config(config: dict) -> Module:
-    """Build a fresh module from ``Module.config()`` output (weights are re-initialised).
-
-    Raises ValueError naming the bad field for configs that do not describe a module.
-    """
-    if not isinstance(config, dict):
-        raise ValueError(f"from_config: architecture must be a JSON object, got {type(config).__name__}")
-    kind = config.get("type")
-    if kind not in _TYPES:
-        raise ValueError(f"from_config: unknown module type {kind!r}; known: {', '.join(_TYPES)}")
-    args = {k: v for k, v in config.items() if k != "type"}
-    try:
-        if kind == "Sequential":
-            subs = args.get("modules")
-            if not isinstance(subs, list):
-                raise ValueError("from_config: Sequential needs a 'modules' list")
-            return Sequential(*[from_config(c) for c in subs])
-        if kind in ("Neuron", "Layer"):
-            return _TYPES[kind](**args)
-        if kind == "MLP":
-            nin, nouts = args.pop("nin", None), args.pop("nouts", None)
-            if nin is None or nouts is None:
-                raise ValueError("from_config: MLP needs 'nin' and 'nouts'")
-            return MLP(nin, nouts, **args)
-        return _TYPES[kind](**args)
-    except TypeError as e:
-        raise ValueError(f"from_config: bad {kind} architecture {config!r}: {e}") from None
+# These names lived here before nn.layers and nn.init existed; `nn.module.MLP` keeps working.
+# Looked up on first use, because nn.layers itself imports this module.
+_MOVED = {"ACTIVATIONS": "layers", "MLP": "layers", "Activation": "layers", "BatchNorm": "layers",
+          "Dropout": "layers", "Layer": "layers", "Neuron": "layers", "Sequential": "layers",
+          "from_config": "layers", "INITS": "init", "init_weights": "init", "resolve_init": "init"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -257,7 +257,7 @@ def test_dropout_train_vs_eval():
     assert set(out) == {0.0, 2.0}  # survivors scaled by 1 / (1 - p)
     d.eval()
     assert [v.data for v in d(xs)] == [1.0] * 1000
-    with pytest.raises(ValueError, match="probability"):
+    with pytest.raises(ValueError, match=r"Dropout: p must be >= 0 and <= 1"):
         Dropout(1.5)
 
 

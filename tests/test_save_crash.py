@@ -21,6 +21,7 @@ import textwrap
 
 import pytest
 
+import engine.fileio
 import nn.io
 from nn import MLP, ModelFileError, load_model, load_weights, save_model
 from nn.io import atomic_write_text
@@ -69,15 +70,15 @@ class _HalfWriter:
 
 FAULTS = {
     "json.dumps": lambda mp: mp.setattr(nn.io.json, "dumps", _raise),
-    "mkstemp (no space)": lambda mp: mp.setattr(nn.io.tempfile, "mkstemp",
-                                                lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space"))),
-    "write half then fail": lambda mp: mp.setattr(nn.io.os, "fdopen",
+    "create temp (no space)": lambda mp: mp.setattr(engine.fileio.os, "open",
+                                                    lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space"))),
+    "write half then fail": lambda mp: mp.setattr(engine.fileio.os, "fdopen",
                                                   lambda fd, mode: _HalfWriter(open(fd, mode, closefd=True))),
-    "fsync": lambda mp: mp.setattr(nn.io.os, "fsync", _raise),
-    "chmod": lambda mp: mp.setattr(nn.io.os, "chmod", _raise),
-    "os.replace": lambda mp: mp.setattr(nn.io.os, "replace", _raise),
+    "fsync": lambda mp: mp.setattr(engine.fileio.os, "fsync", _raise),
+    "fchmod": lambda mp: mp.setattr(engine.fileio.os, "fchmod", _raise),
+    "os.replace": lambda mp: mp.setattr(engine.fileio.os, "replace", _raise),
     "KeyboardInterrupt in write": lambda mp: mp.setattr(
-        nn.io.os, "fsync", lambda fd: (_ for _ in ()).throw(KeyboardInterrupt())),
+        engine.fileio.os, "fsync", lambda fd: (_ for _ in ()).throw(KeyboardInterrupt())),
 }
 
 
