@@ -46,7 +46,7 @@ def is_number(x) -> bool:
 
 def real(value, name: str, where: str, *, minimum: Optional[float] = None, maximum: Optional[float] = None,
          low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
-    """``value`` as a float: any real number but bool (numpy scalars too), finite unless ``finite=False``,
+    """``value`` as a float: any real number but bool (numpy scalars too), finite unless ``finite=False`` (nan/inf pass),
     within ``[minimum, maximum]`` (open ends with ``low_open``/``high_open``).
 
     >>> real(3, "lr", "SGD", minimum=0.0, low_open=True)
@@ -59,7 +59,7 @@ def real(value, name: str, where: str, *, minimum: Optional[float] = None, maxim
     except (OverflowError, ValueError, TypeError):
         raise ValueError(f"{where}: {name} = {str(value)[:16]}... is too large for a float; "
                          f"give a finite number") from None
-    if math.isnan(x) or (finite and math.isinf(x)):
+    if finite and not math.isfinite(x):
         raise ValueError(f"{where}: {name} must be a finite number, got {x!r}")
     bad_low = minimum is not None and (x < minimum or (low_open and x == minimum))
     bad_high = maximum is not None and (x > maximum or (high_open and x == maximum))
@@ -147,9 +147,9 @@ def class_index(t) -> Optional[int]:
 
 def check_samples(X: Iterable, name: str, where: str, *, width: Optional[int] = None,
                   values: bool = True) -> List[list]:
-    """Every sample a flat list of finite numbers (Values too when ``values``), all of one length.
+    """Every sample a flat list of finite numbers (or Values), all of one length (``width`` if given).
 
-    Returns the samples as lists of floats (Values kept as they are).  The
+    Returns the samples as lists of floats; Values are kept when ``values``, else replaced by their ``.data``.  The
     errors name the sample and feature: ``fit: X[3][1] is nan``.  A NaN
     feature would otherwise train NaN weights for epochs without a word.
 
@@ -166,13 +166,14 @@ def check_samples(X: Iterable, name: str, where: str, *, width: Optional[int] = 
         for j, v in enumerate(x):
             if type(v) is float:  # the common case first
                 f = v
-            elif values and isinstance(v, Value):
+            elif isinstance(v, Value):
                 f = v.data
-                row.append(v)
-                if not math.isfinite(f):
-                    raise ValueError(f"{where}: {name}[{i}][{j}] is {f}; every feature must be a finite number "
-                                     f"(drop or fill missing values first)")
-                continue
+                if values:  # keep the Value (a graph may run through it); check its number below
+                    if not math.isfinite(f):
+                        raise ValueError(f"{where}: {name}[{i}][{j}] is {f}; every feature must be a finite "
+                                         f"number (drop or fill missing values first)")
+                    row.append(v)
+                    continue
             elif not is_number(v):
                 hint = " (a nested list? one sample is a flat list of numbers)" if isinstance(v, (list, tuple)) else ""
                 raise TypeError(f"{where}: {name}[{i}][{j}] must be a number, got {type(v).__name__} "

@@ -105,7 +105,8 @@ def _preset_help() -> str:
 
 def _add_train_parser(subparsers) -> argparse.ArgumentParser:
     from .data import DATASETS
-    from .module import ACTIVATIONS, INITS
+    from .init import INITS
+    from .layers import ACTIVATIONS
     from .optim import OPTIMIZERS, SCHEDULES
     from .train import BINARY_LOSSES, MULTICLASS_LOSSES
 
@@ -279,7 +280,7 @@ def cmd_train(args) -> int:
     from .data import load_dataset, train_val_split
     from .io import atomic_write_text, save_model
     from .optim import OPTIMIZERS, make_scheduler
-    from .train import BINARY_LOSSES, DEFAULT_LR, MULTICLASS_LOSSES, _progress_enabled, evaluate, fit
+    from .train import BINARY_LOSSES, DEFAULT_LR, MULTICLASS_LOSSES, evaluate, fit, progress_enabled
 
     from .data import DATASETS
 
@@ -300,7 +301,7 @@ def cmd_train(args) -> int:
     batch_size = args.batch_size or None
 
     X, y, k = load_dataset(args.dataset, samples + args.val_samples, noise=args.noise,
-                           classes=classes, seed=args.seed)
+                           classes=classes if fixed_k is None else None, seed=args.seed)
     if args.val_samples:
         Xtr, ytr, Xval, yval = train_val_split(X, y, args.val_samples / len(X), seed=args.seed)
     else:
@@ -343,7 +344,7 @@ def cmd_train(args) -> int:
 
     every = max(1, args.epochs // 10)
     progress_bar = None if not args.quiet else False  # None: a tqdm bar only on a terminal
-    bar_on = _progress_enabled(progress_bar)
+    bar_on = progress_enabled(progress_bar)
 
     def report(epoch: int, rec: dict) -> None:
         if not math.isfinite(rec["loss"]):

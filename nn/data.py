@@ -15,35 +15,13 @@ import math
 import random
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+from .checks import as_list, as_rng, integer, real
+
 XY = Tuple[List[List[float]], List[int]]
 
 
-def _check_n(n, where: str, minimum: int = 1) -> int:
-    if type(n) is bool or not isinstance(n, int):
-        raise TypeError(f"{where}: n must be an int, got {type(n).__name__} {n!r}")
-    if n < minimum:
-        raise ValueError(f"{where}: n must be >= {minimum}, got {n}")
-    return n
-
-
-def _check_noise(noise, where: str) -> float:
-    if type(noise) is bool or not isinstance(noise, (int, float)) or not (noise >= 0 and math.isfinite(noise)):
-        raise ValueError(f"{where}: noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
-
-
-def _rng(seed, where: str) -> random.Random:
-    if seed is None or isinstance(seed, (int, float, str, bytes)):
-        return random.Random(seed)
-    raise TypeError(f"{where}: seed must be an int or None, got {type(seed).__name__} {seed!r}")
-
-
-def _as_lists(X, y, where: str) -> tuple:
-    try:
-        return list(X), list(y)
-    except TypeError:
-        raise TypeError(f"{where}: X and y must be lists (samples and labels), got {type(X).__name__} and "
-                        f"{type(y).__name__}") from None
+def _check_noise(noise, where: str, name: str = "noise") -> float:
+    return real(noise, name, where, minimum=0.0)
 
 
 def _shuffled(points: list, labels: list, rng: random.Random) -> XY:
@@ -62,9 +40,9 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
 
     Class 0 is the upper moon, class 1 the lower one.
     """
-    _check_n(n, "make_moons", 2)
+    integer(n, "n", "make_moons", minimum=2)
     noise = _check_noise(noise, "make_moons")
-    rng = _rng(seed, "make_moons")
+    rng = as_rng(seed, "make_moons")
     n_out = n // 2
     n_in = n - n_out
     pts, lab = [], []
@@ -83,11 +61,10 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
 
 def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: Optional[int] = 0) -> XY:
     """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1)."""
-    _check_n(n, "make_circles", 2)
+    integer(n, "n", "make_circles", minimum=2)
     noise = _check_noise(noise, "make_circles")
-    if type(factor) is bool or not isinstance(factor, (int, float)) or not 0 < factor < 1:
-        raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
-    rng = _rng(seed, "make_circles")
+    factor = real(factor, "factor", "make_circles", minimum=0.0, maximum=1.0, low_open=True, high_open=True)
+    rng = as_rng(seed, "make_circles")
     pts, lab = [], []
     for c, (count, r) in enumerate(zip(_split_counts(n, 2), (1.0, float(factor)))):
         for i in range(count):
@@ -99,9 +76,9 @@ def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: O
 
 def make_xor(n: int = 100, noise: float = 0.15, seed: Optional[int] = 0) -> XY:
     """Four Gaussian clusters at (+-1, +-1): class 1 where x1 * x2 < 0 (the XOR pattern)."""
-    _check_n(n, "make_xor", 4)
+    integer(n, "n", "make_xor", minimum=4)
     noise = _check_noise(noise, "make_xor")
-    rng = _rng(seed, "make_xor")
+    rng = as_rng(seed, "make_xor")
     corners = [(1.0, 1.0, 0), (-1.0, -1.0, 0), (1.0, -1.0, 1), (-1.0, 1.0, 1)]
     pts, lab = [], []
     for (cx, cy, c), count in zip(corners, _split_counts(n, 4)):
@@ -113,10 +90,10 @@ def make_xor(n: int = 100, noise: float = 0.15, seed: Optional[int] = 0) -> XY:
 
 def make_spirals(n: int = 150, classes: int = 3, noise: float = 0.1, seed: Optional[int] = 0) -> XY:
     """``classes`` interleaved spiral arms (the CS231n recipe), radius 0..1."""
-    _check_n(n, "make_spirals", 2)
-    _check_classes(classes, "make_spirals")
+    integer(n, "n", "make_spirals", minimum=2)
+    classes = integer(classes, "classes", "make_spirals", minimum=2)
     noise = _check_noise(noise, "make_spirals")
-    rng = _rng(seed, "make_spirals")
+    rng = as_rng(seed, "make_spirals")
     pts, lab = [], []
     for c, count in enumerate(_split_counts(n, classes)):
         for i in range(count):
@@ -129,10 +106,10 @@ def make_spirals(n: int = 150, classes: int = 3, noise: float = 0.1, seed: Optio
 
 def make_blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: Optional[int] = 0) -> XY:
     """``centers`` isotropic Gaussian blobs; centres evenly spaced on a circle of radius 2."""
-    _check_n(n, "make_blobs", 1)
-    _check_classes(centers, "make_blobs")
-    std = _check_noise(std, "make_blobs")
-    rng = _rng(seed, "make_blobs")
+    integer(n, "n", "make_blobs", minimum=1)
+    centers = integer(centers, "centers", "make_blobs", minimum=2)
+    std = _check_noise(std, "make_blobs", "std")
+    rng = as_rng(seed, "make_blobs")
     pts, lab = [], []
     for c, count in enumerate(_split_counts(n, centers)):
         a = 2 * math.pi * c / centers
@@ -141,12 +118,6 @@ def make_blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: Optional[
             pts.append([cx + rng.gauss(0.0, std), cy + rng.gauss(0.0, std)])
             lab.append(c)
     return _shuffled(pts, lab, rng)
-
-
-def _check_classes(k, where: str) -> int:
-    if type(k) is bool or not isinstance(k, int) or k < 2:
-        raise ValueError(f"{where}: the number of classes must be an int >= 2, got {k!r}")
-    return k
 
 
 class DatasetInfo(NamedTuple):
@@ -164,9 +135,12 @@ DATASETS: Dict[str, DatasetInfo] = {
 }
 
 
-def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, classes: int = 3,
+def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, classes: Optional[int] = None,
                  seed: Optional[int] = 0) -> Tuple[List[List[float]], List[int], int]:
     """``(X, y, num_classes)`` for a built-in dataset by name (see ``DATASETS``).
+
+    ``classes`` applies to spirals and blobs (default 3); the other sets
+    have a fixed number of classes, and asking for another is an error.
 
     >>> X, y, k = load_dataset("spirals", 90, classes=3)
     >>> len(X), k
@@ -176,6 +150,10 @@ def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, clas
         raise ValueError(f"load_dataset: unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     info = DATASETS[name]
     noise = info.noise if noise is None else noise
+    if info.num_classes is not None and classes is not None and classes != info.num_classes:
+        raise ValueError(f"load_dataset: classes applies to spirals and blobs only; {name} always has "
+                         f"{info.num_classes} classes, got classes={classes!r}")
+    classes = 3 if classes is None else classes
     if name == "spirals":
         X, y = make_spirals(n, classes=classes, noise=noise, seed=seed)
         return X, y, classes
@@ -196,15 +174,14 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     >>> len(Xt), len(Xv)
     (7, 3)
     """
-    X, y = _as_lists(X, y, "train_val_split")
+    X, y = as_list(X, "X", "train_val_split"), as_list(y, "y", "train_val_split")
     if len(X) != len(y):
         raise ValueError(f"train_val_split: X and y must have the same length, got {len(X)} and {len(y)}")
     if not X:
         raise ValueError("train_val_split: got an empty dataset")
-    if type(val_fraction) is bool or not isinstance(val_fraction, (int, float)) or not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"train_val_split: val_fraction must be in [0, 1), got {val_fraction!r}")
+    val_fraction = real(val_fraction, "val_fraction", "train_val_split", minimum=0.0, maximum=1.0, high_open=True)
     idx = list(range(len(X)))
-    random.Random(seed).shuffle(idx)
+    as_rng(seed, "train_val_split").shuffle(idx)
     n_val = min(int(round(len(X) * val_fraction)), len(X) - 1)
     val, tr = idx[:n_val], idx[n_val:]
     return [X[i] for i in tr], [y[i] for i in tr], [X[i] for i in val], [y[i] for i in val]
@@ -221,7 +198,7 @@ def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuff
     [2, 2, 1]
     """
     if not (hasattr(X, "__len__") and hasattr(y, "__len__")):
-        X, y = _as_lists(X, y, "batches")
+        X, y = as_list(X, "X", "batches"), as_list(y, "y", "batches")
     n = len(X)
     if n != len(y):
         raise ValueError(f"batches: X and y must have the same length, got {n} and {len(y)}")
@@ -229,8 +206,7 @@ def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuff
         raise ValueError("batches: got an empty dataset")
     if batch_size is None:
         batch_size = n
-    if type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be an int >= 1 (or None for full batch), got {batch_size!r}")
+    batch_size = integer(batch_size, "batch_size", "batches", minimum=1)
     idx = list(range(n))
     if shuffle and batch_size < n:
         (rng or random.Random(0)).shuffle(idx)

@@ -146,7 +146,10 @@ def _read(path: PathLike, max_bytes: int, where: str, allow_nonfinite: bool = Fa
         truncated = e.pos >= len(stripped) - 1 or (stripped.startswith("{") and not stripped.endswith("}"))
         hint = " (the file looks truncated)" if truncated else ""
         raise ModelFileError(f"{p}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}") from None
-    except (ValueError, RecursionError, MemoryError) as e:
+    except RecursionError:
+        raise ModelFileError(f"{p}: invalid model file: the JSON is nested too deeply to parse; the file is "
+                             f"damaged or was not written by save_model") from None
+    except (ValueError, MemoryError) as e:
         raise ModelFileError(f"{p}: invalid model file: {str(e) or type(e).__name__}") from None
     if not isinstance(doc, dict):
         raise ModelFileError(f"{p}: expected a JSON object at the top level, got {type(doc).__name__}")

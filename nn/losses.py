@@ -15,34 +15,15 @@ is 2 nodes, not N.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import List, Union
 
 from engine import Value, dot
 from engine import sum as vsum
 
+from .checks import class_index, is_number, real, short
+
 Number = Union[int, float]
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def _is_number(x) -> bool:
-    """A real number that is not a bool: int, float, numpy scalars, Fraction, ..."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _class_index(t):
-    """``t`` as a Python int class index (numpy ints, integral floats), or None."""
-    if isinstance(t, bool):
-        return None
-    if isinstance(t, numbers.Integral):
-        return int(t)
-    if isinstance(t, numbers.Real):
-        try:
-            f = float(t)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return int(f) if f.is_integer() else None
-    return None
 
 
 def _check_reduction(reduction, where: str) -> None:
@@ -50,27 +31,13 @@ def _check_reduction(reduction, where: str) -> None:
         raise ValueError(f"{where}: reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
 
 
-def _as_list(x, where: str, what: str) -> list:
-    if isinstance(x, Value) or _is_number(x):
+def _as_batch(x, where: str, what: str) -> list:
+    """One Value/number as a batch of one, or a list of them as a list."""
+    if isinstance(x, Value) or is_number(x):
         return [x]
     if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
         raise TypeError(f"{where}: {what} must be a Value/number or a list of them, got {type(x).__name__}")
     return list(x)
-
-
-def _real(name: str, value, where: str, minimum: float = None) -> float:
-    """A finite real number (not bool) as a float, else TypeError/ValueError naming ``where`` and ``name``."""
-    if not _is_number(value):
-        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
-    try:
-        value = float(value)
-    except OverflowError:
-        raise ValueError(f"{where}: {name} = {value} is too large for a float") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum:g}, got {value!r}")
-    return value
 
 
 def _check_inputs(xs: list, where: str) -> list:
@@ -79,18 +46,18 @@ def _check_inputs(xs: list, where: str) -> list:
     for i, x in enumerate(xs):
         if isinstance(x, Value):
             out.append(x)
-        elif _is_number(x):
-            out.append(float(x))
+        elif is_number(x):
+            out.append(real(x, f"input[{i}]", where, finite=False))  # nan/inf propagate as in PyTorch
         else:
             raise TypeError(f"{where}: input[{i}] must be a Value or a number (one output per sample), "
-                            f"got {type(x).__name__} {x!r}"[:200])
+                            f"got {type(x).__name__} {short(x)}")
     return out
 
 
 def _pair(input, target, where: str):
     """Inputs and targets as equal-length lists, non-empty, targets as floats."""
-    xs = _check_inputs(_as_list(input, where, "input"), where)
-    ts = _as_list(target, where, "target")
+    xs = _check_inputs(_as_batch(input, where, "input"), where)
+    ts = _as_batch(target, where, "target")
     if len(xs) != len(ts):
         raise ValueError(f"{where}: input and target must have the same length, got {len(xs)} and {len(ts)}")
     if not xs:
@@ -99,9 +66,7 @@ def _pair(input, target, where: str):
     for i, t in enumerate(ts):
         if isinstance(t, Value):
             t = t.data
-        if not _is_number(t):
-            raise TypeError(f"{where}: target[{i}] must be a number, got {type(t).__name__} {t!r}")
-        out.append(float(t))
+        out.append(real(t, f"target[{i}]", where, finite=False))
     return xs, out
 
 
@@ -161,7 +126,7 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
     _check_reduction(reduction, "hinge_loss")
     xs, ts = _pair(input, target, "hinge_loss")
     _check_pm1(ts, "hinge_loss")
-    m = _real("margin", margin, "hinge_loss")
+    m = real(margin, "margin", "hinge_loss")
     # (x * -t + m).relu(): 3 nodes per sample; -t and m are constants
     losses = [(x * -t + m).relu() if isinstance(x, Value) else Value(max(0.0, m - t * x)) for x, t in zip(xs, ts)]
     return _reduce(losses, reduction)
@@ -222,12 +187,16 @@ def _check_logits(input, where: str) -> List[list]:
         if batch and not isinstance(row, (list, tuple)):
             raise TypeError(f"{where}: sample {i} must be a list of class scores like sample 0, "
                             f"got {type(row).__name__}")
+        if batch and len(row) != len(rows[0]):
+            raise ValueError(f"{where}: sample {i} has {len(row)} class scores but sample 0 has {len(rows[0])}; "
+                             f"every sample needs one score per class")
         for j, v in enumerate(row):
-            if not (isinstance(v, Value) or _is_number(v)):
+            if not (isinstance(v, Value) or is_number(v)):
                 raise TypeError(f"{where}: score [{i}][{j}] must be a Value or a number, "
-                                f"got {type(v).__name__} {v!r}"[:200])
+                                f"got {type(v).__name__} {short(v)}")
         if any(not isinstance(v, (Value, float)) for v in row):  # numpy scalars, ints -> float
-            row = [v if isinstance(v, Value) else float(v) for v in row]
+            row = [v if isinstance(v, Value) else real(v, f"score [{i}][{j}]", where, finite=False)
+                   for j, v in enumerate(row)]
         checked.append(row)
     return checked if batch else checked[0]
 
@@ -248,7 +217,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
         rows = [rows]
         targets = [target]
     else:
-        targets = _as_list(target, "cross_entropy", "target")
+        targets = _as_batch(target, "cross_entropy", "target")
         if len(targets) != len(rows):
             raise ValueError(f"cross_entropy: got {len(rows)} samples but {len(targets)} targets")
     losses = []
@@ -257,7 +226,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
         k = len(row)
         if k < 1:
             raise ValueError(f"cross_entropy: sample {i} has no class scores")
-        t0, t = t, _class_index(t)
+        t0, t = t, class_index(t)
         if t is None:
             raise TypeError(f"cross_entropy: target[{i}] must be a class index (int in 0..{k - 1}), "
                             f"got {type(t0).__name__} {t0!r}")
@@ -279,15 +248,15 @@ def multi_margin_loss(input, target, margin: float = 1.0, reduction: str = "mean
     _check_reduction(reduction, "multi_margin_loss")
     rows = _check_logits(input, "multi_margin_loss")
     single = not isinstance(rows[0], (list, tuple))
-    rows, targets = ([rows], [target]) if single else (rows, _as_list(target, "multi_margin_loss", "target"))
+    rows, targets = ([rows], [target]) if single else (rows, _as_batch(target, "multi_margin_loss", "target"))
     if len(targets) != len(rows):
         raise ValueError(f"multi_margin_loss: got {len(rows)} samples but {len(targets)} targets")
-    m = _real("margin", margin, "multi_margin_loss")
+    m = real(margin, "margin", "multi_margin_loss")
     losses = []
     for i, (row, t) in enumerate(zip(rows, targets)):
         row = list(row)
         k = len(row)
-        t0, t = t, _class_index(t)
+        t0, t = t, class_index(t)
         if t is None or not 0 <= t < k:
             raise ValueError(f"multi_margin_loss: target[{i}] must be a class index in 0..{k - 1}, got {t0!r}")
         terms = [(row[j] - row[t] + m).relu() for j in range(k) if j != t]
@@ -312,7 +281,7 @@ def l2_regularization(params, alpha: float = 1e-4) -> Value:
     >>> l2_regularization([Value(1.0), Value(2.0)], alpha=0.5).data
     2.5
     """
-    alpha = _real("alpha", alpha, "l2_regularization", 0.0)
+    alpha = real(alpha, "alpha", "l2_regularization", minimum=0.0)
     ps = _params(params, "l2_regularization")
     return dot(ps, ps) * alpha
 
@@ -323,7 +292,7 @@ def l1_regularization(params, alpha: float = 1e-4) -> Value:
     >>> l1_regularization([Value(1.0), Value(-2.0)], alpha=0.5).data
     1.5
     """
-    alpha = _real("alpha", alpha, "l1_regularization", 0.0)
+    alpha = real(alpha, "alpha", "l1_regularization", minimum=0.0)
     ps = _params(params, "l1_regularization")
     return vsum([abs(p) for p in ps]) * alpha
 

@@ -49,7 +49,7 @@ from typing import Iterator, List, Sequence
 
 from engine import Value, no_grad
 
-from .checks import short
+from .checks import check_samples, short
 
 
 class StateDictError(ValueError):
@@ -261,7 +261,13 @@ class Module:
     def predict(self, xs: Sequence) -> list:
         """Plain-float outputs for a list of samples, in eval mode and without a graph.
 
-        The module's train/eval mode is restored afterwards.
+        Every feature must be a finite number (``ValueError``/``TypeError``
+        naming the sample otherwise).  The module's train/eval mode is
+        restored afterwards.
+
+        >>> from nn import MLP
+        >>> len(MLP(2, [4, 3], seed=0).predict([[0.5, -1.0], [1.0, 2.0]])[1])
+        3
         """
         if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
             raise TypeError(f"{type(self).__name__}.predict: expected a list of samples, got {type(xs).__name__}")
@@ -270,6 +276,8 @@ class Module:
             one = [v.data if isinstance(v, Value) else v for v in xs]
             raise TypeError(f"{type(self).__name__}.predict: expected a list of samples; for one sample write "
                             f"predict([{one!r}])"[:300])
+        # every feature a finite number, checked up front: a NaN would come back as a plausible-looking nan
+        xs = check_samples(xs, "X", f"{type(self).__name__}.predict", width=getattr(self, "nin", None), values=False)
         was = self.training
         self.eval()
         try:
@@ -280,7 +288,7 @@ class Module:
                 # validation passes, with the same arithmetic as the graph.
                 return [fn(x) for x in xs]
             with no_grad():
-                out = self.forward_batch(list(xs))
+                out = self.forward_batch(xs)
         finally:
             self.train(was)
         return [_to_data(o) if isinstance(o, list) else o.data for o in out]

@@ -1,6 +1,8 @@
 """Optimisers (SGD, Adam, AdamW) and learning-rate schedules, following ``torch.optim``.
 
 >>> from engine import Value
+
+from .checks import integer, real
 >>> from nn.optim import SGD, LinearLR
 >>> w = Value(1.0); opt = SGD([w], lr=0.1)
 >>> w.grad = 2.0; opt.step(); round(w.data, 6)
@@ -17,15 +19,7 @@ from typing import Iterable, List, Tuple
 
 from engine import Value
 
-
-def _number(name: str, value, where: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if type(value) is bool or not isinstance(value, (int, float)):
-        raise TypeError(f"{where}: {name} must be a finite number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
-    if value < minimum or (strict and value == minimum):
-        raise ValueError(f"{where}: {name} must be {'>' if strict else '>='} {minimum}, got {value}")
-    return float(value)
+from .checks import integer, real
 
 
 class Optimizer:
@@ -48,8 +42,8 @@ class Optimizer:
             if not isinstance(p, Value):
                 raise TypeError(f"{where}: params[{i}] must be a Value, got {type(p).__name__} {p!r}")
         self.params: List[Value] = ps
-        self.lr = _number("lr", lr, where)
-        self.weight_decay = _number("weight_decay", weight_decay, where)
+        self.lr = real(lr, "lr", where, minimum=0.0)
+        self.weight_decay = real(weight_decay, "weight_decay", where, minimum=0.0)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0.0."""
@@ -76,8 +70,8 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Value], lr: float = 0.01, momentum: float = 0.0, *,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(params, lr, weight_decay)
-        self.momentum = _number("momentum", momentum, "SGD")
-        self.dampening = _number("dampening", dampening, "SGD")
+        self.momentum = real(momentum, "momentum", "SGD", minimum=0.0)
+        self.dampening = real(dampening, "dampening", "SGD", minimum=0.0)
         if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
@@ -123,11 +117,9 @@ class Adam(Optimizer):
             b1, b2 = betas
         except (TypeError, ValueError):
             raise TypeError(f"{where}: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.beta1 = _number("betas[0]", b1, where)
-        self.beta2 = _number("betas[1]", b2, where)
-        if not (self.beta1 < 1.0 and self.beta2 < 1.0):
-            raise ValueError(f"{where}: betas must be in [0, 1), got {betas!r}")
-        self.eps = _number("eps", eps, where, strict=True)  # eps = 0 divides 0 by 0 for a zero gradient
+        self.beta1 = real(b1, "betas[0]", where, minimum=0.0, maximum=1.0, high_open=True)
+        self.beta2 = real(b2, "betas[1]", where, minimum=0.0, maximum=1.0, high_open=True)
+        self.eps = real(eps, "eps", where, minimum=0.0, low_open=True)  # eps = 0 divides 0 by 0 for a zero gradient
         self.t = 0
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)
@@ -204,10 +196,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if type(step_size) is bool or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be an int >= 1, got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = _number("gamma", gamma, "StepLR")
+        self.step_size = integer(step_size, "step_size", "StepLR", minimum=1)
+        self.gamma = real(gamma, "gamma", "StepLR", minimum=0.0)
 
     def factor(self, t: int) -> float:
         return self.gamma ** (t // self.step_size)
@@ -227,11 +217,9 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
         super().__init__(optimizer)
-        self.start_factor = _number("start_factor", start_factor, "LinearLR")
-        self.end_factor = _number("end_factor", end_factor, "LinearLR")
-        if type(total_iters) is bool or not isinstance(total_iters, int) or total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be an int >= 1, got {total_iters!r}")
-        self.total_iters = total_iters
+        self.start_factor = real(start_factor, "start_factor", "LinearLR", minimum=0.0)
+        self.end_factor = real(end_factor, "end_factor", "LinearLR", minimum=0.0)
+        self.total_iters = integer(total_iters, "total_iters", "LinearLR", minimum=1)
         optimizer.lr = self.get_lr(0)
 
     def factor(self, t: int) -> float:
@@ -246,10 +234,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if type(T_max) is bool or not isinstance(T_max, int) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be an int >= 1, got {T_max!r}")
-        self.T_max = T_max
-        self.eta_min = _number("eta_min", eta_min, "CosineAnnealingLR")
+        self.T_max = integer(T_max, "T_max", "CosineAnnealingLR", minimum=1)
+        self.eta_min = real(eta_min, "eta_min", "CosineAnnealingLR", minimum=0.0)
 
     def get_lr(self, t: int = None) -> float:
         t = min(self.last_epoch if t is None else t, self.T_max)

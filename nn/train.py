@@ -10,8 +10,6 @@
 """
 from __future__ import annotations
 
-import math
-import numbers
 import random
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -19,7 +17,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from engine import Value, gc_paused, no_grad
 
 from . import losses as L
-from .module import BatchNorm, Module
+from .checks import as_list, check_samples, class_index, integer, real
+from .layers import BatchNorm
+from .module import Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 
 # fit()'s learning rates when none is given: toy 2-D problems with a few
@@ -41,44 +41,6 @@ def _num_outputs(model: Module, x) -> int:
     return len(out) if isinstance(out, list) else 1
 
 
-def _as_list(obj, where: str, name: str) -> list:
-    if isinstance(obj, (str, bytes)):
-        raise TypeError(f"{where}: {name} must be a list, got {type(obj).__name__}")
-    try:
-        return list(obj)
-    except TypeError:
-        raise TypeError(f"{where}: {name} must be a list, got {type(obj).__name__} {obj!r}"[:200]) from None
-
-
-def _check_samples(X: list, where: str, name: str) -> list:
-    """Every sample a list of numbers (or Values), all of the same length; cheap next to training.
-
-    Returns the samples as lists of floats (Values kept): numpy rows and
-    numpy scalars (any ``numbers.Real`` but bool) become plain Python.
-    """
-    width = None
-    out = []
-    for i, x in enumerate(X):
-        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
-            raise TypeError(f"{where}: {name}[{i}] must be a list of numbers (one sample), "
-                            f"got {type(x).__name__} {x!r}"[:200])
-        row = []
-        for v in x:
-            if isinstance(v, Value):
-                row.append(v)
-            elif type(v) is bool or not isinstance(v, numbers.Real):
-                raise TypeError(f"{where}: {name}[{i}] must hold numbers, got {type(v).__name__} {v!r}"[:200])
-            else:
-                row.append(v if type(v) is float else float(v))
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
-            raise ValueError(f"{where}: {name}[{i}] has {len(row)} features but {name}[0] has {width}; "
-                             f"every sample needs the same length")
-        out.append(row)
-    return out
-
-
 def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
     """Labels as Python ints: 0/1 for one-output models (-1/+1 are mapped to 0/1), 0..nout-1 otherwise.
 
@@ -86,7 +48,7 @@ def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
     """
     out = []
     for i, v in enumerate(y):
-        t = L._class_index(v)  # an integral number as a Python int, else None (bools too)
+        t = class_index(v)  # an integral number as a Python int, else None (bools too)
         if t is None:
             raise TypeError(f"{where}: y[{i}] must be an int class label, got {type(v).__name__} {v!r}")
         out.append(t)
@@ -156,7 +118,8 @@ def _make_loss(loss, nout: int, where: str) -> Callable:
     raise ValueError(f"{where}: loss {loss!r} does not fit a model with {kind}; use one of {', '.join(fits)}")
 
 
-def _progress_enabled(progress: Optional[bool]) -> bool:
+def progress_enabled(progress: Optional[bool]) -> bool:
+    """Whether ``fit(progress=...)`` draws a bar: ``None`` means only when stdout and stderr are terminals."""
     if progress is not None:
         return bool(progress)
     try:  # a bar only for people watching a terminal; logs and pipes stay clean
@@ -201,32 +164,26 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     where = "fit"
     if not isinstance(model, Module):
         raise TypeError(f"{where}: model must be an nn.Module, got {type(model).__name__}")
-    if type(epochs) is bool or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"{where}: epochs must be an int >= 1, got {epochs!r}")
-    X, y = _as_list(X, where, "X"), _as_list(y, where, "y")
+    epochs = integer(epochs, "epochs", where, minimum=1)
+    X, y = as_list(X, "X", where), as_list(y, "y", where)
     if not X:
         raise ValueError(f"{where}: got an empty training set")
     if len(X) != len(y):
         raise ValueError(f"{where}: X and y must have the same length, got {len(X)} and {len(y)}")
-    X = _check_samples(X, where, "X")
-    if lr is not None and (type(lr) is bool or not isinstance(lr, (int, float))):
-        raise TypeError(f"{where}: lr must be a finite number > 0, got {type(lr).__name__} {lr!r}")
-    if lr is not None and not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"{where}: lr must be a finite number >= 0, got {lr!r}")
+    X = check_samples(X, "X", where, width=getattr(model, "nin", None))
+    if lr is not None:
+        lr = real(lr, "lr", where, minimum=0.0)
     if callback is not None and not callable(callback):
         raise TypeError(f"{where}: callback must be a function (epoch, record), got {type(callback).__name__}")
-    if batch_size is not None and (type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"{where}: batch_size must be an int >= 1 or None (full batch), got {batch_size!r}")
-    for name, v in (("l2", l2), ("l1", l1)):
-        if type(v) is bool or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
-            raise ValueError(f"{where}: {name} must be a finite number >= 0, got {v!r}")
+    if batch_size is not None:
+        batch_size = integer(batch_size, "batch_size", where, minimum=0) or None  # 0 = full batch, as on the CLI
+    l2, l1 = real(l2, "l2", where, minimum=0.0), real(l1, "l1", where, minimum=0.0)
 
     nout = _num_outputs(model, X[0])
     y = _check_labels(y, nout, where)
     has_val = X_val is not None and y_val is not None and len(X_val) > 0
     if has_val:
-        X_val = _as_list(X_val, where, "X_val")
-        X_val = _check_samples(X_val, where, "X_val")
+        X_val = check_samples(as_list(X_val, "X_val", where), "X_val", where, width=len(X[0]))
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
         y_val = _check_labels(list(y_val), nout, where + " (validation)")
@@ -263,7 +220,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
 
     bar = None
     epoch_iter = range(1, epochs + 1)
-    if _progress_enabled(progress):
+    if progress_enabled(progress):
         try:
             from tqdm.auto import tqdm  # lazy: `import nn` must stay fast
         except ImportError:

@@ -1,8 +1,8 @@
 """The bad-input matrix for nn: every public function and constructor fed wrong input.
 
 Same rules as the engine's matrix (tests/test_bad_inputs.py): each case
-either works (documented behaviour, e.g. nan inputs flow through as in
-PyTorch) or raises a *specific* TypeError/ValueError (or our subclasses
+either works (documented behaviour, e.g. nan inputs flow through the engine
+as in PyTorch, while fit/predict refuse non-finite data naming the sample) or raises a *specific* TypeError/ValueError (or our subclasses
 StateDictError / ModelFileError, or OSError for files that cannot be read)
 whose message names the operation.  No bare AssertionError / IndexError /
 KeyError / ZeroDivisionError / RecursionError / AttributeError may escape.
@@ -59,7 +59,9 @@ for tname, bad in WRONG_TYPES.items():
         case(f"fit(lr={tname})", TypeError, "fit")(lambda bad=bad: fit(_model(), [[0.0, 0.0]], [0], lr=bad, epochs=1))
     case(f"fit(X={tname})", (TypeError, ValueError), "fit")(lambda bad=bad: fit(_model(), bad, [0], epochs=1))
     case(f"MLP()(input {tname})", (TypeError, ValueError), "Layer")(lambda bad=bad: _model()(bad))
-    case(f"predict([{tname}])", (TypeError, ValueError), "Layer")(lambda bad=bad: _model().predict([bad]))
+    case(f"predict([{tname}])", (TypeError, ValueError), "MLP.predict: X[0]")(lambda bad=bad: _model().predict([bad]))
+    case(f"predict([[1.0, {tname}]])", TypeError, "MLP.predict: X[0][1] must be a number")(
+        lambda bad=bad: _model().predict([[1.0, bad]]))
     case(f"mse_loss(input=[{tname}])", TypeError, "mse_loss")(lambda bad=bad: L.mse_loss([bad], [1.0]))
     case(f"cross_entropy(target={tname})", (TypeError, ValueError), "cross_entropy")(
         lambda bad=bad: L.cross_entropy(_v([1.0, 2.0]), bad))
@@ -119,7 +121,7 @@ case("Neuron input a number", TypeError, "Neuron")(lambda: Neuron(2)(3.0))
 case("Neuron input wrong length", ValueError, "Neuron")(lambda: Neuron(2)([1.0]))
 case("predict(None)", TypeError, "predict")(lambda: _model().predict(None))
 case("predict([1.0, 2.0]) flat", TypeError, "predict: expected a list of samples; for one sample write")(lambda: _model().predict([1.0, 2.0]))
-case("predict wrong width", ValueError, "Layer")(lambda: _model().predict([[1.0, 2.0, 3.0]]))
+case("predict wrong width", ValueError, "X[0] has 3 features but the model takes 2")(lambda: _model().predict([[1.0, 2.0, 3.0]]))
 case("predict([]) empty ok", "ok")(lambda: _model().predict([]))
 case("predict batchnorm-train falls back", "ok")(lambda: MLP(2, [3, 1], batchnorm=True).predict([[1.0, 2.0]]))
 for nname, x in NUMBERS.items():
@@ -129,7 +131,15 @@ for nname, x in NUMBERS.items():
         out.backward()
         return out
     case(f"MLP forward+backward {nname}", "ok")(run_forward)
-    case(f"predict {nname}", "ok")(lambda x=x: _model().predict([[x, x]]))
+    if math.isfinite(x):
+        case(f"predict {nname}", "ok")(lambda x=x: _model().predict([[x, x]]))
+    else:  # issue 14: one NaN feature must not come back as a plausible-looking prediction
+        case(f"predict {nname}", ValueError, f"MLP.predict: X[1][0] is {x}")(
+            lambda x=x: _model().predict([[1.0, 2.0], [x, x]]))
+        case(f"fit X {nname}", ValueError, f"fit: X[2][1] is {x}")(lambda x=x: _fit(X=XS[:2] + [[0.0, x]] + XS[3:]))
+        case(f"evaluate X {nname}", ValueError, f"X[0][0] is {x}")(lambda x=x: evaluate(_model(), [[x, 0.0]], [0]))
+        case(f"fit X_val {nname}", ValueError, f"fit: X_val[0][1] is {x}")(
+            lambda x=x: _fit(X_val=[[0.0, x]], y_val=[0]))
     case(f"mse_loss input {nname}", "ok")(lambda x=x: L.mse_loss(_v([x]), [0.0]).backward())
     case(f"bce input {nname}", "ok")(lambda x=x: L.binary_cross_entropy_with_logits(_v([x]), [1.0]).backward())
     case(f"cross_entropy logits {nname}", "ok")(lambda x=x: L.cross_entropy(_v([x, 0.0]), 0).backward())
@@ -218,7 +228,8 @@ for name, fn in MULTI.items():
     case(f"{name} input a Value", TypeError, name)(lambda fn=fn: fn(Value(1.0), 0))
     case(f"{name} input None", TypeError, name)(lambda fn=fn: fn(None, 0))
     case(f"{name} empty row", ValueError, name)(lambda fn=fn: fn([[]], [0]))
-    case(f"{name} ragged batch ok", "ok")(lambda fn=fn: fn([_v([1.0, 2.0]), _v([1.0, 2.0, 3.0])], [1, 2]))
+    case(f"{name} ragged batch", ValueError, "sample 1 has 3 class scores but sample 0 has 2")(
+        lambda fn=fn: fn([_v([1.0, 2.0]), _v([1.0, 2.0, 3.0])], [1, 2]))
     case(f"{name} row of str", TypeError, name)(lambda fn=fn: fn([["a", "b"]], [0]))
     case(f"{name} mixed rows", TypeError, name)(lambda fn=fn: fn([_v([1.0, 2.0]), Value(1.0)], [0, 1]))
     case(f"{name} single sample ok", "ok")(lambda fn=fn: fn(_v([1.0, 2.0]), 1))
@@ -258,7 +269,7 @@ case("Adam(betas=(nan, 0.9))", ValueError, "Adam")(lambda: Adam(_v([1.0]), betas
 case("Adam(eps=0)", ValueError, "Adam")(lambda: Adam(_v([1.0]), eps=0.0))
 case("StepLR(object)", TypeError, "StepLR")(lambda: StepLR(object(), 2))
 case("StepLR(step_size=0)", ValueError, "StepLR")(lambda: StepLR(SGD(_v([1.0])), 0))
-case("StepLR(step_size=1.5)", ValueError, "StepLR")(lambda: StepLR(SGD(_v([1.0])), 1.5))
+case("StepLR(step_size=1.5)", TypeError, "StepLR: step_size")(lambda: StepLR(SGD(_v([1.0])), 1.5))
 case("StepLR(gamma=nan)", ValueError, "StepLR")(lambda: StepLR(SGD(_v([1.0])), 1, gamma=math.nan))
 case("LinearLR(total_iters=0)", ValueError, "LinearLR")(lambda: LinearLR(SGD(_v([1.0])), total_iters=0))
 case("LinearLR(start_factor='x')", TypeError, "LinearLR")(lambda: LinearLR(SGD(_v([1.0])), start_factor="x"))
@@ -282,7 +293,7 @@ for mk in (make_moons, make_circles, make_xor, make_spirals, make_blobs):
                                       else mk(10, std=5e-324))
 case("make_circles(factor=1)", ValueError, "make_circles")(lambda: make_circles(10, factor=1.0))
 case("make_spirals(classes=1)", ValueError, "make_spirals")(lambda: make_spirals(10, classes=1))
-case("make_blobs(centers='3')", ValueError, "make_blobs")(lambda: make_blobs(10, centers="3"))
+case("make_blobs(centers='3')", TypeError, "make_blobs: centers")(lambda: make_blobs(10, centers="3"))
 case("load_dataset('mnist')", ValueError, "load_dataset")(lambda: load_dataset("mnist"))
 case("load_dataset(None)", ValueError, "load_dataset")(lambda: load_dataset(None))
 case("load_dataset(['moons'])", ValueError, "load_dataset")(lambda: load_dataset(["moons"]))
@@ -296,7 +307,7 @@ case("train_val_split one sample ok", "ok")(lambda: train_val_split([[0]], [0], 
 case("batches unequal", ValueError, "batches")(lambda: list(batches([1, 2], [1])))
 case("batches empty", ValueError, "batches")(lambda: list(batches([], [])))
 case("batches(batch_size=0)", ValueError, "batches")(lambda: list(batches([1], [1], 0)))
-case("batches(batch_size=1.0)", ValueError, "batches")(lambda: list(batches([1], [1], 1.0)))
+case("batches(batch_size=1.0)", TypeError, "batches: batch_size")(lambda: list(batches([1], [1], 1.0)))
 case("batches(None, None)", TypeError, "batches")(lambda: list(batches(None, None)))
 case("batches(3, [1])", TypeError, "batches")(lambda: list(batches(3, [1])))
 case("batches(generator) ok", "ok")(lambda: list(batches(iter([1, 2]), iter([1, 2]))))
@@ -318,7 +329,7 @@ case("fit empty X", ValueError, "fit")(lambda: _fit(X=[], y=[]))
 case("fit unequal X/y", ValueError, "fit")(lambda: _fit(y=YS[:3]))
 case("fit(y=None)", TypeError, "fit")(lambda: _fit(y=None))
 case("fit(X=3)", TypeError, "fit")(lambda: _fit(X=3))
-case("fit wrong sample width", ValueError, "expected an input of length 2")(lambda: _fit(X=[[0.0]] * 4))
+case("fit wrong sample width", ValueError, "fit: X[0] has 1 features but the model takes 2")(lambda: _fit(X=[[0.0]] * 4))
 case("fit ragged samples", ValueError, "fit")(lambda: _fit(X=XS[:3] + [[1.0]]))
 case("fit sample of str", TypeError, "fit")(lambda: _fit(X=[["a", "b"]] * 4))
 case("fit label 0.5", TypeError, "fit")(lambda: _fit(y=[0, 1, 0.5, 0]))
@@ -330,8 +341,8 @@ case("fit label list", TypeError, "fit")(lambda: _fit(y=[[0]] * 4))
 case("fit -1/+1 labels ok", "ok")(lambda: _fit(y=[-1, 1, 1, -1]))
 case("fit label 3 for 3 classes", ValueError, "fit")(lambda: _fit(MLP(2, [3, 3]), y=[0, 1, 2, 3]))
 case("fit(epochs=0)", ValueError, "fit")(lambda: _fit(epochs=0))
-case("fit(epochs=1.5)", ValueError, "fit")(lambda: _fit(epochs=1.5))
-case("fit(epochs=None)", ValueError, "fit")(lambda: _fit(epochs=None))
+case("fit(epochs=1.5)", TypeError, "fit: epochs")(lambda: _fit(epochs=1.5))
+case("fit(epochs=None)", TypeError, "fit: epochs")(lambda: _fit(epochs=None))
 case("fit(loss='nll')", ValueError, "fit")(lambda: _fit(loss="nll"))
 case("fit(loss=cross_entropy) binary", ValueError, "fit")(lambda: _fit(loss="cross_entropy"))
 case("fit(loss=hinge) 3 classes", ValueError, "fit")(lambda: _fit(MLP(2, [3, 3]), y=[0, 1, 2, 0], loss="hinge"))
@@ -339,8 +350,9 @@ case("fit loss fn returns float", TypeError, "fit")(lambda: _fit(loss=lambda out
 case("fit(optimizer='lbfgs')", ValueError, "fit")(lambda: _fit(optimizer="lbfgs"))
 case("fit(optimizer=None)", ValueError, "fit")(lambda: _fit(optimizer=None))
 case("fit(schedule='exp')", ValueError, "make_scheduler")(lambda: _fit(schedule="exp"))
-case("fit(batch_size=0)", ValueError, "fit")(lambda: _fit(batch_size=0))
-case("fit(batch_size='4')", ValueError, "fit")(lambda: _fit(batch_size="4"))
+case("fit(batch_size=0) full batch ok", "ok")(lambda: _fit(batch_size=0))
+case("fit(batch_size=-1)", ValueError, "fit: batch_size must be >= 0")(lambda: _fit(batch_size=-1))
+case("fit(batch_size='4')", TypeError, "fit: batch_size")(lambda: _fit(batch_size="4"))
 case("fit(batch_size=huge) ok", "ok")(lambda: _fit(batch_size=10 ** 9))
 case("fit(l2=nan)", ValueError, "fit")(lambda: _fit(l2=math.nan))
 case("fit(l1=-1)", ValueError, "fit")(lambda: _fit(l1=-1.0))
@@ -351,10 +363,10 @@ case("fit(lr=nan, optimizer=SGD)", ValueError, "fit")(
     lambda: (lambda m: _fit(m, optimizer=SGD(m.parameters()), lr=math.nan))(_model()))
 case("fit X_val unequal", ValueError, "fit")(lambda: _fit(X_val=XS, y_val=YS[:2]))
 case("fit X_val bad label", ValueError, "fit")(lambda: _fit(X_val=XS, y_val=[0, 1, 5, 0]))
-case("fit X_val wrong width", ValueError, "expected an input of length 2")(
+case("fit X_val wrong width", ValueError, "fit: X_val[0] has 1 features but the model takes 2")(
     lambda: _fit(X_val=[[1.0]], y_val=[0]))
 case("fit(callback=3)", TypeError, "fit")(lambda: _fit(callback=3))
-case("fit with nan inputs ok", "ok")(lambda: _fit(X=[[math.nan, 0.0]] + XS[1:]))
+case("fit with nan inputs", ValueError, "fit: X[0][0] is nan")(lambda: _fit(X=[[math.nan, 0.0]] + XS[1:]))
 case("fit huge lr diverges ok", "ok")(lambda: _fit(lr=1e300, optimizer="sgd", epochs=2))
 case("evaluate empty", ValueError, "evaluate")(lambda: evaluate(_model(), [], []))
 case("evaluate unequal", ValueError, "accuracy")(lambda: evaluate(_model(), XS, YS[:2]))
@@ -494,6 +506,50 @@ def _scaled_model(x):
     for p in m.parameters():
         p.data = x
     return m
+
+
+# -- issue 14, items 10 and 11: huge ints, silently accepted input, numpy numbers ----------------------------
+HUGE = 10 ** 400
+case("SGD(lr=10**400)", ValueError, "SGD: lr = 1000")(lambda: SGD(_v([1.0]), lr=HUGE))
+case("Adam(eps=10**400)", ValueError, "Adam: eps = 1000")(lambda: Adam(_v([1.0]), eps=HUGE))
+case("fit(lr=10**400)", ValueError, "fit: lr = 1000")(lambda: _fit(lr=HUGE))
+case("mse_loss target 10**400", ValueError, "mse_loss: target[0] = 1000")(lambda: L.mse_loss(_v([1.0]), [HUGE]))
+case("mse_loss input 10**400", ValueError, "mse_loss: input[0] = 1000")(lambda: L.mse_loss([HUGE], [1.0]))
+case("cross_entropy score 10**400", ValueError, "cross_entropy: score [0][1]")(
+    lambda: L.cross_entropy([[1.0, HUGE]], [0]))
+case("make_moons(noise=10**400)", ValueError, "make_moons: noise = 1000")(lambda: make_moons(10, noise=HUGE))
+case("make_moons(seed=nan)", TypeError, "make_moons: seed must be an int")(lambda: make_moons(10, seed=math.nan))
+case("make_moons(seed=1.5)", TypeError, "make_moons: seed must be an int")(lambda: make_moons(10, seed=1.5))
+case("predict([[10**400, 1]])", ValueError, "MLP.predict: X[0][0] = 1000")(lambda: _model().predict([[HUGE, 1]]))
+case("predict([[1.0, '2']])", TypeError, "MLP.predict: X[0][1] must be a number, got str '2'")(
+    lambda: _model().predict([[1.0, "2"]]))
+case("predict([[True, 1.0]])", TypeError, "MLP.predict: X[0][0] must be a number, got bool")(
+    lambda: _model().predict([[True, 1.0]]))
+case("predict([{...}])", TypeError, "MLP.predict: X[0] must be a list")(lambda: _model().predict([{"a": 1, "b": 2}]))
+case("fit([[1.0, '2']])", TypeError, "fit: X[0][1] must be a number")(lambda: _fit(X=[[1.0, "2"]] + XS[1:]))
+case("load_dataset('moons', classes=5)", ValueError, "moons always has 2 classes")(
+    lambda: load_dataset("moons", 10, classes=5))
+case("load_dataset('moons', classes=2) ok", "ok")(lambda: load_dataset("moons", 10, classes=2))
+case("MLP(dropout=nan)", ValueError, "MLP: dropout must be a finite number")(lambda: MLP(2, [1], dropout=math.nan))
+case("MLP(dropout=True)", TypeError, "MLP: dropout must be a number, got bool")(lambda: MLP(2, [3, 1], dropout=True))
+case("BatchNorm(eps=True)", TypeError, "BatchNorm: eps must be a number, got bool")(lambda: BatchNorm(2, eps=True))
+case("BatchNorm(eps=inf)", ValueError, "BatchNorm: eps must be a finite number")(lambda: BatchNorm(2, eps=math.inf))
+case("Neuron(fan_out=-2)", ValueError, "Neuron: fan_out must be >= 1")(lambda: Neuron(2, fan_out=-2))
+
+
+def _numpy_cases():
+    np = pytest.importorskip("numpy")
+    d = Dropout(np.float32(0.5))
+    assert d.p == 0.5 and type(d.p) is float
+    assert BatchNorm(np.int64(3), eps=np.float64(1e-3)).num_features == 3
+    m = MLP(np.int64(2), [np.int32(3), 1], seed=np.int64(1))
+    assert m.nin == 2 and type(m.nin) is int and m.config()["nouts"] == [3, 1]
+    assert m.state_dict() == MLP(2, [3, 1], seed=1).state_dict()
+    assert SGD(_v([1.0]), lr=np.float32(0.5)).lr == 0.5
+
+
+def test_numpy_numbers_accepted_as_arguments():
+    _numpy_cases()
 
 
 @pytest.fixture(autouse=True)

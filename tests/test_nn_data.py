@@ -61,7 +61,7 @@ def test_spirals_and_blobs_classes():
     (lambda: make_moons(1), ValueError, "n must be >= 2"),
     (lambda: make_moons(10.5), TypeError, "n must be an int"),
     (lambda: make_moons(10, noise=-1), ValueError, "noise"),
-    (lambda: make_spirals(10, classes=1), ValueError, "classes must be an int >= 2"),
+    (lambda: make_spirals(10, classes=1), ValueError, "make_spirals: classes must be >= 2"),
     (lambda: make_circles(10, factor=1.5), ValueError, "factor"),
     (lambda: load_dataset("mnist"), ValueError, "unknown dataset 'mnist'; choose one of moons"),
     (lambda: train_val_split([], []), ValueError, "empty"),

@@ -383,8 +383,10 @@ def test_predict_equals_graph_forward_exactly(make):
 
 
 def test_predict_checks_input_length():
-    with pytest.raises(ValueError, match="expected an input of length 2, got 3"):
+    with pytest.raises(ValueError, match=r"MLP.predict: X\[0\] has 3 features but the model takes 2"):
         MLP(2, [3, 1]).predict([[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match=r"Sequential.predict: X\[1\] has 1 features but X\[0\] has 2"):
+        Sequential(Layer(2, 1, seed=0)).predict([[1.0, 2.0], [1.0]])
 
 
 def test_import_nn_is_light():

@@ -11,7 +11,7 @@ from nn import MLP, SGD, Adam, Layer, Module, Neuron, Sequential, BatchNorm, loa
 from nn import losses as L
 from nn.data import make_blobs, make_moons
 from nn.io import load_weights
-from nn.train import _progress_enabled, evaluate, fit
+from nn.train import evaluate, fit, progress_enabled
 
 
 # -- 1. fit() on a 2-output model (2-class softmax) ---------------------------------------
@@ -221,9 +221,9 @@ def test_progress_bar_rule_is_documented(monkeypatch):
 
     monkeypatch.setattr(sys, "stdout", Tty(True))
     monkeypatch.setattr(sys, "stderr", Tty(False))
-    assert _progress_enabled(None) is False
+    assert progress_enabled(None) is False
     monkeypatch.setattr(sys, "stderr", Tty(True))
-    assert _progress_enabled(None) is True
+    assert progress_enabled(None) is True
 
 
 # -- 7. parameter labels and named_parameters -----------------------------------------------------

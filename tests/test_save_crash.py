@@ -161,9 +161,12 @@ def test_sigkill_during_save_loop_never_corrupts(tmp_path):
         state = load_model(path).state_dict()  # never raises: the file is always a whole model
         assert state in allowed
     assert kills == 4
-    # a killed writer may leave its temp file (the OS cannot run our cleanup); it is never the model
+    # a killed writer may leave its temp file (the OS cannot run our cleanup); it is never the model,
+    # and the next save of the same file removes it (its writer's pid is gone)
     for name in os.listdir(tmp_path):
-        assert name == "model.json" or (name.startswith(".model.json.") and name.endswith(".tmp"))
+        assert name == "model.json" or (name.startswith(".model.json~") and name.endswith(".tmp"))
+    save_model(first, path)
+    assert os.listdir(tmp_path) == ["model.json"]
 
 
 # -- loads refuse bad files, and leave the model in memory untouched ------------------------
