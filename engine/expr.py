@@ -18,7 +18,9 @@ arguments, comparisons, ``//``, ``%``, ``^``, ...) raises ``ValueError``
 naming the offending piece.
 
 Size limits, checked before anything is computed: at most ``MAX_CHARS``
-characters, ``MAX_DEPTH`` levels of nesting, ``MAX_NODES`` syntax nodes,
+characters, ``MAX_DEPTH`` levels of nesting (a flat chain such as
+``x + y - z + ...`` or ``a * b / c * ...`` is one level, however long),
+``MAX_NODES`` syntax nodes,
 literals up to ``MAX_LITERAL`` in size, and a constant exponent (one with no
 variables in it, e.g. the ``9**9`` in ``9**9**9``) up to ``MAX_EXPONENT`` in
 size.  All arithmetic is in floats, so nothing can build a giant integer.
@@ -107,21 +109,13 @@ def parse(text: str) -> ast.Expression:
     return tree
 
 
-def _const_value(node: ast.AST):
+def _const_value(node: ast.AST) -> float:
     """Float value of a variable-free subtree (already whitelisted), computed in floats."""
-    # Iterative post-order: bounded by MAX_DEPTH anyway, but stays cheap and simple.
-    if isinstance(node, ast.Constant):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp):
-        v = _const_value(node.operand)
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp):
-        a, b = _const_value(node.left), _const_value(node.right)
-        return ops.FORWARD[{ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
-                            ast.Pow: "pow"}[type(node.op)]](a, b)
-    if isinstance(node, ast.Call):
-        return ops.FORWARD[node.func.id](_const_value(node.args[0]))
-    raise TypeError(node)  # pragma: no cover - _check ran first
+    return _eval(node, {})
+
+
+# Left-associative chains (x + y - z ..., a * b / c ...) are one level of nesting, however long.
+_CHAIN = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}
 
 
 def _has_name(node: ast.AST) -> bool:
@@ -160,7 +154,9 @@ def _check(text: str, tree: ast.Expression) -> None:
                 raise _fail(text, node, f"operator {sym} is not supported")
             if type(node.op) is ast.Pow:
                 pows.append(node)
-            stack.append((node.left, depth + 1))
+            group = _CHAIN.get(type(node.op))
+            same = type(node.left) is ast.BinOp and group is not None and _CHAIN.get(type(node.left.op)) == group
+            stack.append((node.left, depth if same else depth + 1))
             stack.append((node.right, depth + 1))
         elif t is ast.UnaryOp:
             if type(node.op) not in (ast.USub, ast.UAdd):
@@ -239,38 +235,53 @@ def evaluate(text: str, values: Mapping[str, Union[float, int, Value]]) -> Tuple
     return out, leaves
 
 
-def _eval(node: ast.AST, leaves: Dict[str, Value]):
-    # Recursion is fine here: parse() bounded the depth by MAX_DEPTH.
-    t = type(node)
-    if t is ast.Constant:
-        return float(node.value)
-    if t is ast.Name:
-        return leaves[node.id]
-    if t is ast.UnaryOp:
-        v = _eval(node.operand, leaves)
-        return -v if isinstance(node.op, ast.USub) else v
-    if t is ast.BinOp:
-        a, b = _eval(node.left, leaves), _eval(node.right, leaves)
-        op = type(node.op)
-        if not isinstance(a, Value) and not isinstance(b, Value):
-            # both constant: float math with the engine's IEEE rules (1/0 = inf, not an exception)
-            name = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}[op]
-            return ops.FORWARD[name](a, b)
-        if op is ast.Add:
-            return a + b
-        if op is ast.Sub:
-            return a - b
-        if op is ast.Mult:
-            return a * b
-        if op is ast.Div:
-            return a / b
-        return a ** b
-    if t is ast.Call:
-        arg = _eval(node.args[0], leaves)
-        if not isinstance(arg, Value):
-            return ops.FORWARD[node.func.id](arg)
-        return getattr(arg, _METHOD.get(node.func.id, node.func.id))()
-    raise TypeError(node)  # pragma: no cover - parse() rejects everything else
+def _eval(root: ast.AST, leaves: Dict[str, Value]):
+    """Value (or float, for a constant subtree) of a whitelisted tree, in one iterative post-order pass
+    (a flat chain of 1,000 terms is 1,000 levels deep as a tree: no recursion)."""
+    results: list = []
+    stack = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        t = type(node)
+        if t is ast.Constant:
+            results.append(float(node.value))
+        elif t is ast.Name:
+            results.append(leaves[node.id])
+        elif not ready:  # visit the operands first, then come back to combine them
+            stack.append((node, True))
+            kids = {ast.UnaryOp: lambda n: [n.operand], ast.BinOp: lambda n: [n.right, n.left],
+                    ast.Call: lambda n: [n.args[0]]}[t](node)
+            stack.extend((k, False) for k in kids)
+        elif t is ast.UnaryOp:
+            v = results.pop()
+            results.append(-v if isinstance(node.op, ast.USub) else v)
+        elif t is ast.BinOp:
+            b = results.pop()
+            a = results.pop()
+            results.append(_binary(type(node.op), a, b))
+        else:  # ast.Call
+            arg = results.pop()
+            if not isinstance(arg, Value):
+                results.append(ops.FORWARD[node.func.id](arg))
+            else:
+                results.append(getattr(arg, _METHOD.get(node.func.id, node.func.id))())
+    return results[0]
+
+
+def _binary(op: type, a, b):
+    if not isinstance(a, Value) and not isinstance(b, Value):
+        # both constant: float math with the engine's IEEE rules (1/0 = inf, not an exception)
+        name = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}[op]
+        return ops.FORWARD[name](a, b)
+    if op is ast.Add:
+        return a + b
+    if op is ast.Sub:
+        return a - b
+    if op is ast.Mult:
+        return a * b
+    if op is ast.Div:
+        return a / b
+    return a ** b
 
 
 _METHOD = {"abs": "__abs__"}

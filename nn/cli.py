@@ -12,6 +12,7 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import os
@@ -41,9 +42,14 @@ PRESETS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error message (exit 2) instead of usage + message."""
+    """argparse with a one-line error message (exit 2) instead of usage + message, and no prefix
+    matching of options (``--data iris.csv`` silently meant ``--dataset``)."""
 
     dash_hint = ""  # set by main() when an argument starts with '-' but is no option (graph's EXPR)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message}{self.dash_hint} (see {self.prog} --help)\n")
@@ -227,12 +233,20 @@ def cmd_predict(args) -> int:
         cls = predict_class(out)
         point = ",".join(f"{v:g}" for v in pt)
         if args.json:
-            print(json.dumps({"point": pt, "output": out, "class": cls}, allow_nan=True), flush=True)
+            # JSON has no inf/nan: a non-finite score is written as null (strict parsers reject Infinity)
+            print(json.dumps({"point": pt, "output": _json_number(out), "class": cls}, allow_nan=False), flush=True)
         elif isinstance(out, list):
             print(f"{point}  scores {' '.join(f'{o:.6g}' for o in out)}  class {cls}", flush=True)
         else:
             print(f"{point}  score {out:.6g}  class {cls}", flush=True)
     return 0
+
+
+def _json_number(x):
+    """``x`` (a float or a list of them) with nan/inf as None, so ``json.dumps`` writes valid JSON."""
+    if isinstance(x, list):
+        return [_json_number(v) for v in x]
+    return x if math.isfinite(x) else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -447,19 +461,35 @@ def _graph_svg(model, samples, path: str) -> None:
 
 # ---------------------------------------------------------------------------
 
-def _hint_dash_expression(parser, argv: List[str]) -> None:
-    """If `graph` gets an argument like "-h*x" (an expression that argparse may read as -h), make
-    its usage errors say how to pass such an expression: after ``--``."""
-    gp = getattr(parser, "subcommands", {}).get("graph")
-    if gp is None or "graph" not in argv:
+def _check_options(parser, argv: List[str]) -> None:
+    """Report an unknown ``--option`` of the chosen subcommand first, before argparse's complaints about
+    missing arguments (``graph --bogus`` said "EXPR is required"); hint how to pass a graph EXPR that
+    starts with '-'."""
+    subs = getattr(parser, "subcommands", {})
+    cmd = next((t for t in argv if t in subs), None)
+    if cmd is None:
         return
-    rest = argv[argv.index("graph") + 1:]
+    sp = subs[cmd]
+    rest = argv[argv.index(cmd) + 1:]
     if "--" in rest:
         rest = rest[:rest.index("--")]
-    known = gp._option_string_actions
-    if any(t.startswith("-") and len(t) > 1 and t.split("=", 1)[0] not in known for t in rest):
-        gp.dash_hint = ("; an EXPR that starts with '-' can go after --, e.g. "
-                        "chainrule graph --at x=1 -- \"-h*x\"")
+    known = sp._option_string_actions
+    takes_value = False
+    for t in rest:
+        if takes_value:  # the value of the option before it, e.g. --out --odd-name
+            takes_value = False
+            continue
+        name = t.split("=", 1)[0]
+        action = known.get(name)
+        if action is not None:
+            takes_value = "=" not in t and action.nargs != 0
+        elif t.startswith("--") and len(t) > 2:
+            close = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            sp.error(f"unrecognized option {name!r}{hint}")
+        elif cmd == "graph" and t.startswith("-") and len(t) > 1:
+            sp.dash_hint = ("; an EXPR that starts with '-' can go after --, e.g. "
+                            "chainrule graph --at x=1 -- \"-h*x\"")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -468,7 +498,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     debug = "--debug" in argv
     try:
         parser = build_parser()
-        _hint_dash_expression(parser, argv)
+        _check_options(parser, argv)
         args, extra = parser.parse_known_args(argv)
         if extra:
             where = parser.subcommands.get(getattr(args, "command", None) or "", parser)
@@ -482,6 +512,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `chainrule predict ... | head`: the reader has what it wanted
+        try:
+            sys.stdout = open(os.devnull, "w")  # so the interpreter's final flush does not complain again
+        except OSError:
+            pass
+        return 141
     except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
         if debug:
             raise
