@@ -7,7 +7,6 @@ Most cases run in-process through ``nn.cli.main`` (fast); a few run the
 installed console script in a subprocess.
 """
 import json
-import math
 import os
 import subprocess
 import sys
