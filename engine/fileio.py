@@ -1,4 +1,4 @@
-"""Files written atomically and read safely: ``atomic_write`` and ``open_regular``.
+"""Files written atomically and read safely: ``atomic_write`` / ``atomic_open`` and ``open_regular``.
 
 ``atomic_write(path, data)`` leaves ``path`` holding either its old bytes
 or all of ``data``, never a mix, even if the process is killed half way:
@@ -30,18 +30,20 @@ b'hello\\n'
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import os
 import secrets
 import stat
-from typing import BinaryIO, Union
+from typing import IO, BinaryIO, Iterator, Optional, Union
 
 try:  # POSIX: lets the cleanup of stale temporaries tell a dead writer from a live one
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["atomic_write", "open_regular", "TEMP_SUFFIX"]
+__all__ = ["atomic_write", "atomic_open", "open_regular", "TEMP_SUFFIX"]
 
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 TEMP_SUFFIX = ".tmp"
@@ -121,29 +123,26 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: PathLike, data: Union[bytes, str], *, encoding: str = "utf-8", fsync: bool = True,
-                 cleanup: bool = True) -> str:
-    """Replace the file at ``path`` with ``data`` (bytes, or str encoded with ``encoding``), atomically.
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "wb", *, encoding: str = "utf-8", newline: Optional[str] = None,
+                fsync: bool = True, cleanup: bool = True) -> Iterator[IO]:
+    """A file to write ``path`` through: it replaces ``path`` atomically when the ``with`` block ends
+    normally, and is discarded (old file untouched, no temporary left) when the block raises.
 
-    Returns the path actually written (symlinks resolved).  Raises
-    ``IsADirectoryError`` for a folder, ``OSError`` naming ``path`` for a
-    FIFO/device or any write failure; on failure the old file is untouched
-    and no temporary file is left.  ``fsync=False`` skips the disk flushes
-    (tests, scratch files); ``cleanup=False`` skips the stale-temporary sweep.
+    ``mode`` is ``"wb"`` or ``"w"`` (text, with ``encoding`` and ``newline``).  Use it to stream a
+    large output; ``atomic_write`` is the one-shot form.  Errors as ``atomic_write``.
 
     >>> import os, tempfile
-    >>> folder = tempfile.mkdtemp(); target = os.path.join(folder, "a.json")
-    >>> _ = atomic_write(target, b"{}"); os.symlink(target, os.path.join(folder, "link.json"))
-    >>> _ = atomic_write(os.path.join(folder, "link.json"), b"[1]")
-    >>> open(target).read(), os.path.islink(os.path.join(folder, "link.json"))
-    ('[1]', True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "rows.csv")
+    >>> with atomic_open(path, "w", newline="") as f:
+    ...     _ = f.write("a,b\\n")
+    >>> open(path).read()
+    'a,b\\n'
     """
     if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"atomic_write: path must be a str or os.PathLike, got {type(path).__name__}")
-    if isinstance(data, str):
-        data = data.encode(encoding)
-    elif not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"atomic_write: data must be bytes or str, got {type(data).__name__}")
+        raise TypeError(f"atomic_open: path must be a str or os.PathLike, got {type(path).__name__}")
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
     shown = os.fsdecode(os.fspath(path))
     target = os.path.realpath(shown)  # write beside the real file: replacing a symlink would orphan its target
     try:
@@ -175,7 +174,13 @@ def atomic_write(path: PathLike, data: Union[bytes, str], *, encoding: str = "ut
                 os.fchmod(fd, stat.S_IMODE(st.st_mode))
             else:  # pragma: no cover - Windows
                 os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        f.write(data)
+        if mode == "w":
+            text = io.TextIOWrapper(f, encoding=encoding, newline=newline, write_through=False)
+            yield text
+            text.flush()
+            text.detach()
+        else:
+            yield f
         f.flush()
         if fsync:
             os.fsync(fd)
@@ -190,7 +195,34 @@ def atomic_write(path: PathLike, data: Union[bytes, str], *, encoding: str = "ut
         raise
     if fsync:
         _fsync_folder(folder)
-    return target
+
+
+def atomic_write(path: PathLike, data: Union[bytes, str], *, encoding: str = "utf-8", fsync: bool = True,
+                 cleanup: bool = True) -> str:
+    """Replace the file at ``path`` with ``data`` (bytes, or str encoded with ``encoding``), atomically.
+
+    Returns the path actually written (symlinks resolved).  Raises
+    ``IsADirectoryError`` for a folder, ``OSError`` naming ``path`` for a
+    FIFO/device or any write failure; on failure the old file is untouched
+    and no temporary file is left.  ``fsync=False`` skips the disk flushes
+    (tests, scratch files); ``cleanup=False`` skips the stale-temporary sweep.
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp(); target = os.path.join(folder, "a.json")
+    >>> _ = atomic_write(target, b"{}"); os.symlink(target, os.path.join(folder, "link.json"))
+    >>> _ = atomic_write(os.path.join(folder, "link.json"), b"[1]")
+    >>> open(target).read(), os.path.islink(os.path.join(folder, "link.json"))
+    ('[1]', True)
+    """
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"atomic_write: path must be a str or os.PathLike, got {type(path).__name__}")
+    if isinstance(data, str):
+        data = data.encode(encoding)
+    elif not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"atomic_write: data must be bytes or str, got {type(data).__name__}")
+    with atomic_open(path, "wb", fsync=fsync, cleanup=cleanup) as f:
+        f.write(data)
+    return os.path.realpath(os.fsdecode(os.fspath(path)))
 
 
 def open_regular(path: PathLike) -> BinaryIO:

@@ -11,17 +11,18 @@ Submodules: ``nn.module`` (the ``Module`` base), ``nn.layers``, ``nn.init``
 ``nn.cli`` (the ``chainrule`` script).  matplotlib and tqdm are imported
 only when a picture or a progress bar is made.
 """
-from . import data, losses, optim
+from . import data, losses, metrics, optim
 from .io import ModelFileError, load_model, load_weights, save_model
 from .layers import MLP, Activation, BatchNorm, Dropout, Layer, Neuron, Sequential, from_config
 from .module import Module, StateDictError
 from .optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR
+from .tabular import TabularModel
 from .train import evaluate, fit
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout", "BatchNorm",
-    "StateDictError", "from_config",
+    "StateDictError", "from_config", "TabularModel",
     "SGD", "Adam", "AdamW", "StepLR", "LinearLR", "CosineAnnealingLR",
     "fit", "evaluate", "save_model", "load_model", "load_weights", "ModelFileError",
-    "losses", "optim", "data",
+    "losses", "optim", "data", "metrics",
 ]

@@ -1,8 +1,11 @@
 """The ``chainrule`` console script.
 
     chainrule train --dataset moons --epochs 100 --out runs/moons
+    chainrule train --csv data.csv --target price              (your own table; nn/cli_table.py)
+    chainrule train --dataset iris                            (scikit-learn's copy; the datasets extra)
     chainrule predict --model runs/moons/model.json 0.5,-1.0 1.0,0.2
-    chainrule graph ...          (see ``chainrule graph --help``)
+    chainrule predict --model runs/iris/model.json --csv new.csv -o out.csv   (nn/cli_predict.py)
+    chainrule graph ...          (see ``chainrule graph --help``; nn/cli_graph.py)
 
 Exit codes: 0 success; 2 bad arguments or values (one-line message);
 1 runtime failure such as an unwritable output folder, a missing or
@@ -17,15 +20,14 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import time
 from typing import List, Optional
 
-PROG = "chainrule"
-# Upper bounds that turn a typo (an extra digit or ten) into a usage error instead of a run that never ends.
-MAX_SAMPLES = 1_000_000
-MAX_EPOCHS = 1_000_000
-MAX_WIDTH = 10_000
+from .cli_args import (
+    MAX_EPOCHS, MAX_SAMPLES, PROG, Failure, column_names, float_range, graph_svg, int_at_least, layer_widths, warn,
+)
 
 # Per-dataset defaults for options left unset.  moons/circles/xor use
 # micrograd's demo recipe (full-batch SGD, lr 1.0 -> 0.1 linearly, max-margin
@@ -55,51 +57,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{self.dash_hint} (see {self.prog} --help)\n")
 
 
-# -- argument types: a ValueError/TypeError here becomes argparse's one-line error, exit 2
-
-def _int_at_least(minimum: int, maximum: Optional[int] = None):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
-        if maximum is not None and v > maximum:
-            raise argparse.ArgumentTypeError(f"expected an integer <= {maximum:,}, got {text[:30]}")
-        return v
-    parse.__name__ = f"int>={minimum}"
-    return parse
-
-
-def _float_range(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False):
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-        if not ok:
-            lo = f"{'>' if low_open else '>='} {low:g}"
-            hi = "" if high == math.inf else f" and {'<' if high_open else '<='} {high:g}"
-            raise argparse.ArgumentTypeError(f"expected a finite number {lo}{hi}, got {text!r}")
-        return v
-    parse.__name__ = "number"
-    return parse
-
-
-def _hidden(text: str) -> List[int]:
-    parts = [p.strip() for p in text.split(",")] if text.strip() else []
-    try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths like 16,16, got {text!r}") from None
-    if not sizes or any(s < 1 or s > MAX_WIDTH for s in sizes):
-        raise argparse.ArgumentTypeError(f"expected one or more layer widths >= 1 like 16,16 "
-                                         f"(at most {MAX_WIDTH:,} each), got {text!r}")
-    return sizes
-
-
 def _preset_help() -> str:
     lines = ["per-dataset defaults (used for options you do not set):"]
     for name, p in PRESETS.items():
@@ -109,144 +66,101 @@ def _preset_help() -> str:
     return "\n".join(lines)
 
 
+def _dataset_name(text: str) -> str:
+    """--dataset: a built-in name; a file name gets pointed at --csv instead of argparse's bare 'invalid choice'."""
+    from .data import DATASETS, REAL_DATASETS
+    names = [*DATASETS, *REAL_DATASETS]
+    if text in names:
+        return text
+    if text.lower().endswith((".csv", ".tsv", ".txt")) or os.path.sep in text or os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text!r} looks like a file; to train on your own CSV use "
+                                         f"--csv {text} --target COLUMN")
+    raise argparse.ArgumentTypeError(f"unknown data set {text!r}; choose one of {', '.join(names)}, "
+                                     f"or --csv FILE --target COLUMN")
+
+
 def _add_train_parser(subparsers) -> argparse.ArgumentParser:
-    from .data import DATASETS
+    from .cli_table import REGRESSION_LOSSES, defaults_help
+    from .csvdata import TASKS
+    from .data import DATASETS, REAL_DATASETS
     from .init import INITS
     from .layers import ACTIVATIONS
     from .optim import OPTIMIZERS, SCHEDULES
     from .train import BINARY_LOSSES, MULTICLASS_LOSSES
 
     p = subparsers.add_parser(
-        "train", help="train an MLP on a built-in 2-D dataset and write the model and pictures",
-        description="Train an MLP on a built-in 2-D dataset. Prints progress and the final accuracies,\n"
-                    "and writes model.json, metrics.json, loss.png, boundary.png and graph.svg into --out.",
-        epilog=_preset_help() + "\n\nexample:\n  chainrule train --dataset moons --epochs 100 --out runs/moons",
+        "train", help="train an MLP on a data set or your own CSV and write the model and pictures",
+        description="Train an MLP and write model.json, metrics.json and pictures into --out:\n"
+                    "  on a generated 2-D data set (--dataset moons|circles|xor|spirals|blobs; loss.png,\n"
+                    "  boundary.png, graph.svg), on your own table (--csv FILE --target COLUMN) or on a real\n"
+                    "  data set scikit-learn ships (--dataset iris|wine|breast_cancer|digits|diabetes; needs\n"
+                    "  pip install 'chainrule[datasets]'); tables also get confusion.png (classification) or\n"
+                    "  pred_vs_actual.png (regression). Prints what it chose, progress and the final scores.",
+        epilog=_preset_help() + "\n\n" + defaults_help() + "\n\nexamples:\n"
+               "  chainrule train --dataset moons --epochs 100 --out runs/moons\n"
+               "  chainrule train --csv houses.csv --target price\n"
+               "  chainrule train --dataset iris --out runs/iris",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which dataset (default: moons)")
-    p.add_argument("--samples", type=_int_at_least(4, MAX_SAMPLES), default=None,
-                   help="training points (default: per dataset, 100 for moons)")
-    p.add_argument("--val-samples", type=_int_at_least(0, MAX_SAMPLES), default=50,
-                   help="extra points held out for validation accuracy (default: 50; 0 = none)")
-    p.add_argument("--noise", type=_float_range(0.0), default=None,
+    p.add_argument("--dataset", type=_dataset_name, default=None, metavar="NAME",
+                   help=f"a built-in data set: {', '.join(DATASETS)} (generated 2-D) or {', '.join(REAL_DATASETS)} "
+                        f"(scikit-learn's copies) (default: moons)")
+    p.add_argument("--csv", default=None, metavar="FILE", help="train on your own CSV file (header row)")
+    p.add_argument("--target", default=None, metavar="COLUMN", help="with --csv: the column to predict")
+    p.add_argument("--features", type=column_names, default=None, metavar="A,B,...",
+                   help="with a table: the feature columns (default: every column but the target)")
+    p.add_argument("--task", choices=list(TASKS), default=None,
+                   help="with a table: auto = classification when the target is text or has at most 20 "
+                        "distinct integer values, else regression (default: auto)")
+    p.add_argument("--test-fraction", type=float_range(0.0, 0.9), default=0.2, metavar="F",
+                   help="with a table: share of rows held out for the test scores, seeded (default: 0.2)")
+    p.add_argument("--samples", type=int_at_least(4, MAX_SAMPLES), default=None,
+                   help="generated sets: training points (default: per dataset, 100 for moons)")
+    p.add_argument("--val-samples", type=int_at_least(0, MAX_SAMPLES), default=None,
+                   help="generated sets: extra points held out for validation accuracy (default: 50; 0 = none)")
+    p.add_argument("--noise", type=float_range(0.0), default=None,
                    help="noise level of the dataset (default: the dataset's own, 0.1 for moons)")
-    p.add_argument("--classes", type=_int_at_least(2, 1000), default=None,
+    p.add_argument("--classes", type=int_at_least(2, 1000), default=None,
                    help="number of classes for spirals and blobs (default: 3); moons, circles and xor always "
                         "have 2, so any other value is refused for them")
-    p.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2,...",
+    p.add_argument("--hidden", type=layer_widths, default=None, metavar="W1,W2,...",
                    help="hidden layer widths (default: per dataset, 16,16 for moons)")
-    p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"], default="relu",
-                   help="hidden-layer activation (default: relu)")
+    p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"], default=None,
+                   help="hidden-layer activation (default: relu; tanh for tables)")
     p.add_argument("--init", choices=list(INITS), default="auto",
                    help="weight init: auto = kaiming_uniform for relu, xavier_uniform otherwise (default: auto)")
-    p.add_argument("--loss", choices=["auto", *BINARY_LOSSES, *MULTICLASS_LOSSES], default=None,
-                   help="loss; 2-class datasets take hinge/bce/mse, 3+ classes cross_entropy/multi_margin "
-                        "(default: per dataset, or auto = hinge for 2 classes when the dataset's own loss "
-                        "does not fit, e.g. blobs with --classes 2)")
+    losses = list(dict.fromkeys(["auto", *BINARY_LOSSES, *MULTICLASS_LOSSES, *REGRESSION_LOSSES]))
+    p.add_argument("--loss", choices=losses, default=None,
+                   help="loss; 2 classes take hinge/bce/mse, 3+ classes cross_entropy/multi_margin, regression "
+                        "mse/l1/huber (default: per dataset, or auto = hinge for 2 classes when the dataset's "
+                        "own loss does not fit, e.g. blobs with --classes 2; bce for 2-class tables)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help="optimiser (default: per dataset)")
-    p.add_argument("--lr", type=_float_range(0.0, low_open=True), default=None,
+    p.add_argument("--lr", type=float_range(0.0, low_open=True), default=None,
                    help="learning rate (default: per dataset; 0.01 for adam/adamw, 0.1 for sgd when "
                         "--optimizer is not the dataset's own)")
     p.add_argument("--schedule", choices=list(SCHEDULES), default=None,
                    help="learning-rate schedule over the epochs: linear = to 0.1x, step = x0.1 every third, "
                         "cosine = to 0 (default: per dataset)")
-    p.add_argument("--momentum", type=_float_range(0.0, 1.0, high_open=True), default=0.0,
+    p.add_argument("--momentum", type=float_range(0.0, 1.0, high_open=True), default=0.0,
                    help="SGD momentum (default: 0)")
-    p.add_argument("--l2", type=_float_range(0.0), default=None,
+    p.add_argument("--l2", type=float_range(0.0), default=None,
                    help="L2 regularisation strength alpha (default: per dataset)")
-    p.add_argument("--l1", type=_float_range(0.0), default=0.0, help="L1 regularisation strength (default: 0)")
-    p.add_argument("--dropout", type=_float_range(0.0, 1.0, high_open=True), default=0.0,
+    p.add_argument("--l1", type=float_range(0.0), default=0.0, help="L1 regularisation strength (default: 0)")
+    p.add_argument("--dropout", type=float_range(0.0, 1.0, high_open=True), default=0.0,
                    help="dropout probability after each hidden layer (default: 0)")
     p.add_argument("--batchnorm", action="store_true", help="batch normalisation before each hidden activation")
-    p.add_argument("--epochs", type=_int_at_least(1, MAX_EPOCHS), default=100, help="passes over the data (default: 100)")
-    p.add_argument("--batch-size", type=_int_at_least(0), default=0,
-                   help="mini-batch size; 0 = the whole training set, one step per epoch (default: 0)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed for data, init and shuffling (default: 0)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/DATASET)")
-    p.add_argument("--no-plots", action="store_true", help="skip loss.png, boundary.png and graph.svg")
+    p.add_argument("--epochs", type=int_at_least(1, MAX_EPOCHS), default=None,
+                   help="passes over the data (default: 100; per task for tables)")
+    p.add_argument("--batch-size", type=int_at_least(0), default=None,
+                   help="mini-batch size; 0 = the whole training set, one step per epoch "
+                        "(default: 0; 32 for tables)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed for data, init and shuffling (default: 0)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/DATASET or runs/CSVNAME)")
+    p.add_argument("--no-plots", action="store_true", help="skip the pictures")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show full tracebacks on errors")
     p.set_defaults(func=cmd_train)
     return p
-
-
-def _point(text: str) -> List[float]:
-    """One input point for ``predict``: comma-separated finite numbers, e.g. ``0.5,-1.0``."""
-    parts = [p.strip() for p in text.split(",")]
-    out = []
-    for p in parts:
-        try:
-            v = float(p)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"point {text!r}: {p!r} is not a number; write points like 0.5,-1.0") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"point {text!r}: {p!r} is not a finite number")
-        out.append(v)
-    return out
-
-
-def _add_predict_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "predict", help="print a saved model's output and class for some points",
-        description="Load a model saved by `chainrule train` (or nn.save_model) and print, for each POINT,\n"
-                    "its output (the score for one-output models, one score per class otherwise) and the\n"
-                    "predicted class (score > 0 means class 1; else the argmax).",
-        epilog="examples:\n"
-               "  chainrule predict --model runs/moons/model.json 0.5,-1.0 1.0,0.2\n"
-               "  chainrule predict --model runs/moons/model.json --json -0.3,0.9\n\n"
-               "Points are comma-separated numbers, one per model input; points may start with '-'.\n"
-               "Exit codes: 2 for bad points/options, 1 for a missing, unreadable or damaged model file.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("points", nargs="*", type=_point, metavar="POINT", help="an input point like 0.5,-1.0")
-    p.add_argument("--model", required=True, metavar="PATH", help="the model file (model.json)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per point instead of text")
-    p.add_argument("--max-bytes", type=_int_at_least(1), default=None, metavar="N",
-                   help="refuse model files bigger than N bytes (default: 64 MiB)")
-    p.add_argument("--allow-nonfinite", action="store_true",
-                   help="load a model even if it holds nan/inf weights (refused by default)")
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show full tracebacks on errors")
-    # "-0.3,0.9" is a point, not an option (argparse only knows plain negative numbers)
-    if hasattr(p, "_negative_number_matcher"):
-        p._negative_number_matcher = re.compile(r"^-[^-h]")  # -1,2  -.5,1  -inf,0 (rejected later)
-    p.set_defaults(func=cmd_predict)
-    return p
-
-
-def cmd_predict(args) -> int:
-    from .io import MAX_BYTES, load_model
-    from .train import predict_class
-
-    if not args.points:
-        raise ValueError("give at least one POINT, e.g. chainrule predict --model model.json 0.5,-1.0")
-    if os.path.isdir(args.model):
-        raise _Failure(f"--model {args.model!r} is a folder; give the model file, e.g. {args.model}/model.json")
-    model = load_model(args.model, max_bytes=args.max_bytes or MAX_BYTES, allow_nonfinite=args.allow_nonfinite)
-    nin = getattr(model, "nin", None)
-    for pt in args.points:
-        if nin is not None and len(pt) != nin:
-            raise ValueError(f"point {','.join(f'{v:g}' for v in pt)} has {len(pt)} numbers but the model "
-                             f"takes {nin}")
-    outputs = model.predict(args.points)
-    for pt, out in zip(args.points, outputs):
-        cls = predict_class(out)
-        point = ",".join(f"{v:g}" for v in pt)
-        if args.json:
-            # JSON has no inf/nan: a non-finite score is written as null (strict parsers reject Infinity)
-            print(json.dumps({"point": pt, "output": _json_number(out), "class": cls}, allow_nan=False), flush=True)
-        elif isinstance(out, list):
-            print(f"{point}  scores {' '.join(f'{o:.6g}' for o in out)}  class {cls}", flush=True)
-        else:
-            print(f"{point}  score {out:.6g}  class {cls}", flush=True)
-    return 0
-
-
-def _json_number(x):
-    """``x`` (a float or a list of them) with nan/inf as None, so ``json.dumps`` writes valid JSON."""
-    if isinstance(x, list):
-        return [_json_number(v) for v in x]
-    return x if math.isfinite(x) else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser.subcommands = sub.choices  # name -> subparser, to report stray arguments under the right name
     _add_train_parser(sub)
-    _add_predict_parser(sub)
+    from . import cli_predict
+    cli_predict.add_parser(sub)
     try:
         from . import cli_graph
         gp = cli_graph.add_parser(sub)
@@ -276,27 +191,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------
 
-class _Failure(Exception):
-    """A runtime failure with a one-line message (exit 1)."""
-
-
 def _say(args, text: str) -> None:
     if not args.quiet:
         print(text, flush=True)
 
 
-def _warn(text: str) -> None:
-    print(f"{PROG} train: warning: {text}", file=sys.stderr, flush=True)
+def _stdin_is_a_file() -> bool:
+    try:
+        st = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size > 0
 
 
 def cmd_train(args) -> int:
+    """``chainrule train``: a table (``--csv`` or a real data set) goes to ``nn.cli_table``; the generated
+    2-D sets are trained here."""
+    from .data import REAL_DATASETS
+    if args.csv is not None and args.dataset is not None:
+        raise ValueError("give either --csv FILE or --dataset NAME, not both")
+    if args.csv is None and args.dataset is None and _stdin_is_a_file():
+        raise ValueError("train reads no data from standard input; give the file with --csv FILE --target COLUMN")
+    if args.csv is not None or args.dataset in REAL_DATASETS:
+        from . import cli_table
+        return cli_table.run(args, lambda text: _say(args, text))
+    for flag, value in (("--target", args.target), ("--features", args.features), ("--task", args.task)):
+        if value is not None:
+            raise ValueError(f"{flag} applies to tables (--csv FILE, or --dataset iris and the other real sets)")
+    if args.test_fraction != 0.2:
+        raise ValueError("--test-fraction applies to tables; the generated sets use --val-samples")
+    args.dataset = args.dataset or "moons"
+    args.epochs = 100 if args.epochs is None else args.epochs
+    args.batch_size = 0 if args.batch_size is None else args.batch_size
+    args.val_samples = 50 if args.val_samples is None else args.val_samples
+    args.activation = args.activation or "relu"
+    return _train_generated(args)
+
+
+def _train_generated(args) -> int:
     from . import MLP
-    from .data import load_dataset, train_val_split
+    from .data import DATASETS, load_dataset, train_val_split
     from .io import atomic_write_text, save_model
     from .optim import OPTIMIZERS, make_scheduler
     from .train import BINARY_LOSSES, DEFAULT_LR, MULTICLASS_LOSSES, evaluate, fit, progress_enabled
-
-    from .data import DATASETS
 
     preset = PRESETS[args.dataset]
     fixed_k = DATASETS[args.dataset].num_classes
@@ -340,9 +277,9 @@ def cmd_train(args) -> int:
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:
-        raise _Failure(f"cannot create output folder {out_dir!r}: {e.strerror or e}") from None
+        raise Failure(f"cannot create output folder {out_dir!r}: {e.strerror or e}") from None
     if not os.access(out_dir, os.W_OK):
-        raise _Failure(f"output folder {out_dir!r} is not writable")
+        raise Failure(f"output folder {out_dir!r} is not writable")
 
     model = MLP(2, hidden + [nout], args.activation, seed=args.seed, init=args.init,
                 dropout=args.dropout, batchnorm=args.batchnorm)
@@ -362,7 +299,7 @@ def cmd_train(args) -> int:
 
     def report(epoch: int, rec: dict) -> None:
         if not math.isfinite(rec["loss"]):
-            raise _Failure(f"training diverged at epoch {epoch} (loss is {rec['loss']}); try a smaller --lr")
+            raise Failure(f"training diverged at epoch {epoch} (loss is {rec['loss']}); try a smaller --lr")
         if args.quiet or bar_on:
             return
         if epoch % every == 0 or epoch == 1 or epoch == args.epochs:
@@ -394,7 +331,7 @@ def cmd_train(args) -> int:
         atomic_write_text(paths["metrics.json"], json.dumps(
             {"config": config, "final": final, "history": history}, indent=1, allow_nan=False) + "\n")
     except OSError as e:
-        raise _Failure(f"cannot write into {out_dir!r}: {e.strerror or e}") from None
+        raise Failure(f"cannot write into {out_dir!r}: {e.strerror or e}") from None
     written = ["model.json", "metrics.json"]
     if not args.no_plots:
         written += _pictures(model, history, Xtr, ytr, Xval, yval, paths, args.dataset)
@@ -414,7 +351,7 @@ def _pictures(model, history, Xtr, ytr, Xval, yval, paths, dataset) -> List[str]
     try:
         import matplotlib  # noqa: F401 - only to fail early with a clear message
     except ImportError:
-        _warn("matplotlib is not installed, so no loss.png/boundary.png; pip install 'chainrule[plot]'")
+        warn("train", "matplotlib is not installed, so no loss.png/boundary.png; pip install 'chainrule[plot]'")
     else:
         from .train import plot_decision_boundary, plot_history
         try:
@@ -424,39 +361,13 @@ def _pictures(model, history, Xtr, ytr, Xval, yval, paths, dataset) -> List[str]
                                    title=f"{dataset}: decision boundary")
             written.append("boundary.png")
         except OSError as e:
-            raise _Failure(f"cannot write pictures: {e.strerror or e}") from None
+            raise Failure(f"cannot write pictures: {e.strerror or e}") from None
     try:
-        _graph_svg(model, Xtr, paths["graph.svg"])
+        graph_svg(model, Xtr, paths["graph.svg"])
         written.append("graph.svg")
     except Exception as e:  # noqa: BLE001 - the picture is optional: never fail the run for it
-        _warn(f"could not draw graph.svg ({type(e).__name__}: {e}); the rest of the run is fine")
+        warn("train", f"could not draw graph.svg ({type(e).__name__}: {e}); the rest of the run is fine")
     return written
-
-
-def _graph_svg(model, samples, path: str) -> None:
-    """Draw one sample's forward pass through the model's first neuron, with its gradients.
-
-    One neuron keeps the picture readable (the full 2-16-16-1 graph has
-    hundreds of nodes): inputs x0, x1, weights w0, w1, bias b, the fused
-    dot node, the activation.  The sample is the first one that the neuron
-    is active on, so the gradients shown are not all zero.
-    """
-    from engine import Value, dot
-    from engine.draw import draw_dot, render_to_file
-
-    neuron = model.modules[0].neurons[0]
-    wb = [p.data for p in neuron.w] + [neuron.b.data]
-    sample = next((x for x in samples if sum(w * v for w, v in zip(wb, list(x) + [1.0])) > 0), samples[0])
-    xs = [Value(float(v), label=f"x{i}") for i, v in enumerate(sample)]
-    ws = [Value(w.data, label=f"w{i}") for i, w in enumerate(neuron.w)]
-    b = Value(neuron.b.data, label="b")
-    pre = dot(ws + [b], xs + [1.0])
-    pre.label = "w.x + b"
-    act = neuron.activation
-    out = getattr(pre, act)() if act != "linear" else pre
-    out.label = f"{act}(w.x + b)" if act != "linear" else out.label
-    out.backward()
-    render_to_file(draw_dot(out), path)
 
 
 # ---------------------------------------------------------------------------
@@ -521,13 +432,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
         if debug:
             raise
+        from .data import MissingExtraError
         from .io import ModelFileError
-        # a damaged model file is a runtime problem (the command line was fine): exit 1
-        code = 2 if isinstance(e, (ValueError, TypeError)) and not isinstance(e, ModelFileError) else 1
+        # a damaged model file is a runtime problem (the command line was fine): exit 1; a missing
+        # optional package is fixed by the user's own install command, like a bad argument: exit 2
+        code = 2 if (isinstance(e, (ValueError, TypeError)) and not isinstance(e, ModelFileError)) \
+            or isinstance(e, MissingExtraError) else 1
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, OSError) and e.strerror:
             msg = f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-        if not isinstance(e, (_Failure, ValueError, TypeError, OSError)):
+        if not isinstance(e, (Failure, ValueError, TypeError, OSError, MissingExtraError)):
             msg = f"{type(e).__name__}: {msg} (rerun with --debug for the traceback)"
         cmd = getattr(locals().get("args"), "command", None)
         print(f"{PROG}{' ' + cmd if cmd else ''}: error: {msg}", file=sys.stderr)

@@ -1,8 +1,10 @@
-"""Seeded 2-D toy datasets, generated in code (no downloads, no scikit-learn).
+"""Data: seeded 2-D toy sets generated in code, your own CSV files, and real data sets bundled with
+scikit-learn.
 
 Every generator returns ``(X, y)``: ``X`` a list of ``[x1, x2]`` float
 pairs, ``y`` a list of int class labels ``0..K-1``, shuffled.  Same
-arguments -> same data.
+arguments -> same data.  ``load_csv`` (see ``nn.csvdata``) and
+``load_real`` return a ``Table`` with feature and class names.
 
 >>> from nn.data import make_moons
 >>> X, y = make_moons(100, noise=0.1, seed=0)
@@ -16,6 +18,11 @@ import random
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .checks import as_list, as_rng, integer, real
+from .csvdata import CSVError, Table, load_csv, write_csv
+
+__all__ = ["make_moons", "make_circles", "make_xor", "make_spirals", "make_blobs", "load_dataset", "DATASETS",
+           "load_csv", "write_csv", "CSVError", "Table", "load_real", "REAL_DATASETS", "MissingExtraError",
+           "train_val_split", "batches"]
 
 XY = Tuple[List[List[float]], List[int]]
 
@@ -164,15 +171,61 @@ def load_dataset(name: str, n: int = 100, *, noise: Optional[float] = None, clas
     return X, y, info.num_classes
 
 
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
+
+
+# name -> (scikit-learn loader, task); the copies scikit-learn ships in its wheel: no download
+REAL_DATASETS = {"iris": ("load_iris", "classification"), "wine": ("load_wine", "classification"),
+                 "breast_cancer": ("load_breast_cancer", "classification"),
+                 "digits": ("load_digits", "classification"), "diabetes": ("load_diabetes", "regression")}
+
+
+def load_real(name: str) -> Table:
+    """One of the small real data sets that scikit-learn ships (iris, wine, breast_cancer, digits,
+    diabetes) as a ``Table``; needs ``pip install 'chainrule[datasets]'`` (``MissingExtraError`` names it).
+
+    ``load_real("iris")`` -> 150 rows, features ``'sepal length (cm)'``, ...,
+    classes ``['setosa', 'versicolor', 'virginica']``.
+    """
+    if not isinstance(name, str) or name not in REAL_DATASETS:
+        raise ValueError(f"load_real: unknown data set {name!r}; choose one of {', '.join(REAL_DATASETS)}")
+    try:
+        from sklearn import datasets as skd  # lazy and optional: a large import
+    except ImportError:
+        raise MissingExtraError(f"the {name} data set comes from scikit-learn, which is not installed: "
+                                f"pip install 'chainrule[datasets]'") from None
+    loader, task = REAL_DATASETS[name]
+    bunch = getattr(skd, loader)(**({"scaled": False} if name == "diabetes" else {}))
+    X = [[float(v) for v in row] for row in bunch.data]
+    names = getattr(bunch, "feature_names", None)  # a numpy array for some sets: no truth value
+    features = [str(f) for f in names] if names is not None else [f"x{j}" for j in range(len(X[0]))]
+    lines = list(range(2, len(X) + 2))
+    if task == "regression":
+        return Table(X, [float(v) for v in bunch.target], features, "target", task, None,
+                     "scikit-learn's diabetes set", lines)
+    names = getattr(bunch, "target_names", None)
+    classes = [str(c) for c in names] if names is not None else [str(c) for c in sorted(set(bunch.target))]
+    return Table(X, [int(v) for v in bunch.target], features, "target", task, classes,
+                 f"scikit-learn's {name} set", lines)
+
+
 def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
-                    seed: Optional[int] = 0) -> Tuple[list, list, list, list]:
+                    seed: Optional[int] = 0, stratify: bool = False) -> Tuple[list, list, list, list]:
     """Shuffle and split into ``(X_train, y_train, X_val, y_val)``.
 
-    ``val_fraction`` in [0, 1); the training part always keeps at least one sample.
+    ``val_fraction`` in [0, 1); the training part always keeps at least one
+    sample.  ``stratify=True`` (class labels in ``y``) splits each class
+    on its own, so both parts keep the class proportions: with 30 test rows
+    of iris, one unlucky class share is a few points of accuracy; its two
+    parts keep the original row order (a plain split is in shuffled order).
 
     >>> Xt, yt, Xv, yv = train_val_split([[0.0]] * 10, [0] * 10, 0.3)
     >>> len(Xt), len(Xv)
     (7, 3)
+    >>> _, yt, _, yv = train_val_split([[0.0]] * 10, [0] * 8 + [1] * 2, 0.5, stratify=True)
+    >>> sorted(yv)
+    [0, 0, 0, 0, 1]
     """
     X, y = as_list(X, "X", "train_val_split"), as_list(y, "y", "train_val_split")
     if len(X) != len(y):
@@ -180,10 +233,24 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     if not X:
         raise ValueError("train_val_split: got an empty dataset")
     val_fraction = real(val_fraction, "val_fraction", "train_val_split", minimum=0.0, maximum=1.0, high_open=True)
-    idx = list(range(len(X)))
-    as_rng(seed, "train_val_split").shuffle(idx)
-    n_val = min(int(round(len(X) * val_fraction)), len(X) - 1)
-    val, tr = idx[:n_val], idx[n_val:]
+    if type(stratify) is not bool:
+        raise TypeError(f"train_val_split: stratify must be True or False, got {stratify!r}")
+    rng = as_rng(seed, "train_val_split")
+    groups: Dict[object, List[int]] = {}
+    for i, label in enumerate(y):
+        groups.setdefault(label if stratify else None, []).append(i)
+    val: List[int] = []
+    for members in groups.values():
+        rng.shuffle(members)
+        val.extend(members[:int(round(len(members) * val_fraction))])
+    val = val[:len(X) - 1]
+    chosen = set(val)
+    tr = [i for i in range(len(X)) if i not in chosen]
+    if not stratify:  # the order of a plain split is the shuffled order, as before
+        tr = [i for i in groups[None] if i not in chosen]
+        val = [i for i in groups[None] if i in chosen]
+    else:
+        val = sorted(val)
     return [X[i] for i in tr], [y[i] for i in tr], [X[i] for i in val], [y[i] for i in val]
 
 

@@ -232,6 +232,10 @@ def _config_size(config) -> int:
             total += 4 * _count(c, "num_features")
         elif kind == "Sequential" and isinstance(c.get("modules"), list):
             stack.extend(c["modules"])
+        elif kind == "TabularModel":
+            features = c.get("features")
+            total += 2 * len(features) + 2 if isinstance(features, list) else 0
+            stack.append(c.get("net"))
         elif kind == "MLP" and isinstance(c.get("nouts"), list):
             sizes = [_count(c, "nin")] + [v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
                                            for v in c["nouts"]]

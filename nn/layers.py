@@ -17,18 +17,21 @@ updated in place by optimisers and ``load_state_dict``, never replaced), and
 """
 from __future__ import annotations
 
+import builtins
 import math
 import random
+from operator import mul as _mul
 from typing import Callable, List, Optional, Sequence, Union
 
 from engine import Value, dot, linear
 from engine import sum as vsum
 
-from .checks import as_rng, choice, integer, real
+from .checks import as_rng, choice, integer, real, short
 from .init import INITS, init_weights, resolve_init
 from .module import Module, StateDictError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+_builtin_sum = builtins.sum
 
 
 def _as_input(x, where: str) -> list:
@@ -194,24 +197,17 @@ class Layer(Module):
 
     def _float_fn(self):
         rows = [[p.data for p in wb] for wb in self._wbs]
-        act = _FLOAT_ACT[self.activation]
-        nin = self.nin
+        act = self.activation
+        fn = _FLOAT_ACT[act]
 
         def f(x: list) -> list:
-            x = _as_input(x, "Layer")
-            if len(x) != nin:
-                raise ValueError(f"Layer: expected an input of length {nin}, got {len(x)}")
-            try:
-                x = [float(v) for v in x] + [1.0]
-            except (TypeError, ValueError):
-                raise TypeError(f"Layer: inputs must be numbers, got {x!r}"[:200]) from None
-            out = []
-            for row in rows:
-                y = 0.0
-                for w, v in zip(row, x):  # the same order of operations as engine.dot
-                    y += w * v
-                out.append(act(y))
-            return out
+            # inputs were checked by Module.predict; sum(map(mul)) is engine.dot's own arithmetic
+            # (CPython 3.12+ compensates float sums, so a hand-written loop would differ in the last bits)
+            xs = [*x, 1.0]
+            ys = [_builtin_sum(map(_mul, row, xs)) for row in rows]
+            if act == "relu":
+                return [y if y > 0.0 else 0.0 for y in ys]
+            return ys if act == "linear" else [fn(y) for y in ys]
         return f
 
     def config(self) -> dict:
@@ -523,20 +519,28 @@ class MLP(Sequential):
         return f"{self.nin} -> {self.nouts}, activation={self.activation}{extra}"
 
 
-_TYPES = {"Neuron": Neuron, "Layer": Layer, "Activation": Activation, "Dropout": Dropout,
-          "BatchNorm": BatchNorm, "Sequential": Sequential, "MLP": MLP}
+# type name in a saved architecture -> class; nn.tabular adds TabularModel.  A class with a
+# ``build_from_config(args)`` classmethod builds itself (it has sub-modules to build first).
+MODULE_TYPES = {"Neuron": Neuron, "Layer": Layer, "Activation": Activation, "Dropout": Dropout,
+                "BatchNorm": BatchNorm, "Sequential": Sequential, "MLP": MLP}
 
 
 def from_config(config: dict) -> Module:
     """Build a fresh module from ``Module.config()`` output (weights are re-initialised).
 
     Raises ValueError naming the bad field for configs that do not describe a module.
+
+    >>> from_config(MLP(2, [3, 1], seed=0).config())
+    MLP(2 -> [3, 1], activation=relu, params=13)
+      (0): Layer(2 -> 3, relu)
+      (1): Layer(3 -> 1, linear)
     """
     if not isinstance(config, dict):
         raise ValueError(f"from_config: architecture must be a JSON object, got {type(config).__name__}")
     kind = config.get("type")
-    if kind not in _TYPES:
-        raise ValueError(f"from_config: unknown module type {kind!r}; known: {', '.join(_TYPES)}")
+    if not isinstance(kind, str) or kind not in MODULE_TYPES:
+        raise ValueError(f"from_config: unknown module type {short(kind)}; known: {', '.join(MODULE_TYPES)}")
+    cls = MODULE_TYPES[kind]
     args = {k: v for k, v in config.items() if k != "type"}
     try:
         if kind == "Sequential":
@@ -544,13 +548,13 @@ def from_config(config: dict) -> Module:
             if not isinstance(subs, list):
                 raise ValueError("from_config: Sequential needs a 'modules' list")
             return Sequential(*[from_config(c) for c in subs])
-        if kind in ("Neuron", "Layer"):
-            return _TYPES[kind](**args)
         if kind == "MLP":
             nin, nouts = args.pop("nin", None), args.pop("nouts", None)
             if nin is None or nouts is None:
                 raise ValueError("from_config: MLP needs 'nin' and 'nouts'")
             return MLP(nin, nouts, **args)
-        return _TYPES[kind](**args)
+        if hasattr(cls, "build_from_config"):
+            return cls.build_from_config(args)
+        return cls(**args)
     except TypeError as e:
-        raise ValueError(f"from_config: bad {kind} architecture {config!r}: {e}") from None
+        raise ValueError(f"from_config: bad {kind} architecture {short(config, 200)}: {e}") from None

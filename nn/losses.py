@@ -107,6 +107,24 @@ def l1_loss(input, target, reduction: str = "mean"):
     return _reduce([abs(x - t) if isinstance(x, Value) else Value(abs(x - t)) for x, t in zip(xs, ts)], reduction)
 
 
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """Huber loss (``torch.nn.functional.huber_loss``): 0.5 d² where |d| <= delta, else delta (|d| - delta/2),
+    with d = input - target.  Squared near the target, linear (robust to outliers) far from it.
+
+    >>> huber_loss([Value(0.5), Value(3.0)], [0.0, 0.0]).data   # (0.125 + 2.5) / 2
+    1.3125
+    """
+    _check_reduction(reduction, "huber_loss")
+    xs, ts = _pair(input, target, "huber_loss")
+    delta = real(delta, "delta", "huber_loss", minimum=0.0, low_open=True)
+    losses = []
+    for x, t in zip(xs, ts):
+        d = x - t if isinstance(x, Value) else Value(x - t)
+        # which piece applies is a constant decision, as in PyTorch; both pieces meet at |d| = delta
+        losses.append(d * d * 0.5 if abs(d.data) <= delta else (abs(d) - 0.5 * delta) * delta)
+    return _reduce(losses, reduction)
+
+
 def _check_pm1(ts: list, where: str) -> None:
     for i, t in enumerate(ts):
         if t != 1.0 and t != -1.0:
@@ -300,6 +318,8 @@ def l1_regularization(params, alpha: float = 1e-4) -> Value:
 LOSSES = {
     "hinge": hinge_loss,
     "mse": mse_loss,
+    "l1": l1_loss,
+    "huber": huber_loss,
     "bce": binary_cross_entropy_with_logits,
     "cross_entropy": cross_entropy,
     "multi_margin": multi_margin_loss,

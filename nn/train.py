@@ -6,10 +6,11 @@
 >>> X, y = make_moons(40, seed=0)
 >>> history = fit(MLP(2, [8, 1], seed=0), X, y, epochs=3, progress=False)
 >>> sorted(history)
-['accuracy', 'epoch', 'loss', 'lr', 'val_accuracy']
+['accuracy', 'epoch', 'loss', 'lr', 'val_accuracy', 'val_loss']
 """
 from __future__ import annotations
 
+import math
 import random
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -17,8 +18,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from engine import Value, gc_paused, no_grad
 
 from . import losses as L
-from .checks import as_list, check_samples, class_index, integer, real
+from .checks import as_list, check_samples, choice, class_index, integer, real
 from .layers import BatchNorm
+from .metrics import accuracy, predict_class
 from .module import Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 
@@ -28,6 +30,9 @@ from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
 BINARY_LOSSES = ("hinge", "bce", "mse")
 MULTICLASS_LOSSES = ("cross_entropy", "multi_margin")
+REGRESSION_LOSSES = ("mse", "l1", "huber")
+TASKS = ("classification", "regression")
+__all__ = ["fit", "evaluate", "accuracy", "predict_class", "plot_history", "plot_decision_boundary"]
 
 
 def _num_outputs(model: Module, x) -> int:
@@ -62,33 +67,34 @@ def _check_labels(y: Sequence, nout: int, where: str) -> List[int]:
     return out
 
 
-def accuracy(outputs: Sequence, labels: Sequence[int]) -> float:
-    """Fraction of correct predictions: ``score > 0`` means class 1 for one-output models,
-    else the argmax.  ``outputs`` may be Values or floats (or lists of them).
-
-    >>> accuracy([0.3, -1.0, 2.0], [1, 0, 0])
-    0.6666666666666666
-    """
-    if len(outputs) != len(labels):
-        raise ValueError(f"accuracy: got {len(outputs)} outputs but {len(labels)} labels")
-    if not outputs:
-        return float("nan")
-    return sum(predict_class(o) == t for o, t in zip(outputs, labels)) / len(outputs)
-
-
-def predict_class(output) -> int:
-    """Class index of one output: binary by sign, multi-class by argmax."""
-    if isinstance(output, (list, tuple)):
-        vals = [o.data if isinstance(o, Value) else o for o in output]
-        return max(range(len(vals)), key=vals.__getitem__)
-    return 1 if (output.data if isinstance(output, Value) else output) > 0 else 0
-
-
 def evaluate(model: Module, X: Sequence, y: Sequence) -> float:
-    """Accuracy of ``model`` on ``(X, y)`` in eval mode, without building a graph."""
+    """Accuracy of ``model`` on ``(X, y)`` in eval mode, without building a graph.
+
+    >>> from nn import MLP
+    >>> evaluate(MLP(2, [3, 1], seed=0), [[0.0, 1.0], [1.0, 0.0]], [0, 1]) in (0.0, 0.5, 1.0)
+    True
+    """
     if not len(X):
         raise ValueError("evaluate: got an empty dataset")
     return accuracy(model.predict(X), y)
+
+
+def _check_targets(y: Sequence, where: str) -> List[float]:
+    """Regression targets as finite floats, naming the first bad one."""
+    return [real(v, f"y[{i}]", where) for i, v in enumerate(y)]
+
+
+def _regression_loss(loss, nout: int, where: str) -> Callable:
+    if callable(loss):
+        return loss
+    if nout != 1:
+        raise ValueError(f"{where}: regression needs a model with one output, this one has {nout}")
+    if loss == "auto":
+        loss = "mse"
+    if loss not in REGRESSION_LOSSES:
+        raise ValueError(f"{where}: loss {loss!r} does not fit regression; use one of "
+                         f"{', '.join(REGRESSION_LOSSES)} or pass a function")
+    return {"mse": L.mse_loss, "l1": L.l1_loss, "huber": L.huber_loss}[loss]
 
 
 def _make_loss(loss, nout: int, where: str) -> Callable:
@@ -118,14 +124,57 @@ def _make_loss(loss, nout: int, where: str) -> Callable:
     raise ValueError(f"{where}: loss {loss!r} does not fit a model with {kind}; use one of {', '.join(fits)}")
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where stdout is not a terminal but a bar still shows)."""
+    shell = sys.modules.get("IPython")
+    try:
+        ip = shell.get_ipython() if shell is not None else None
+    except Exception:  # noqa: BLE001 - any failure means "not a notebook"
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
 def progress_enabled(progress: Optional[bool]) -> bool:
-    """Whether ``fit(progress=...)`` draws a bar: ``None`` means only when stdout and stderr are terminals."""
+    """Whether ``fit(progress=...)`` draws a bar: ``None`` means when stdout and stderr are terminals,
+    or in a Jupyter notebook; logs and pipes stay clean."""
     if progress is not None:
         return bool(progress)
-    try:  # a bar only for people watching a terminal; logs and pipes stay clean
+    if in_notebook():
+        return True
+    try:
         return bool(sys.stdout.isatty() and sys.stderr.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def _progress_bar(epochs: int):
+    """A tqdm bar over the epochs, or None without tqdm.  In a notebook without ipywidgets, tqdm.auto
+    would print "IProgress not found" and no bar: use the text bar instead."""
+    try:
+        if in_notebook():
+            try:
+                import ipywidgets  # noqa: F401 - only to know whether the widget bar can draw
+                from tqdm.auto import tqdm
+            except ImportError:
+                from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm  # lazy: `import nn` must stay fast
+    except ImportError:
+        return None
+    return tqdm(range(1, epochs + 1), desc="train", unit="epoch", leave=True)
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    """One progress line for an epoch's record (``fit(verbose=...)`` and the CLI print it)."""
+    parts = [f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}", f"loss {record['loss']:.4f}"]
+    if record.get("accuracy") is not None:
+        parts.append(f"acc {record['accuracy']:.3f}")
+    if record.get("val_accuracy") is not None:
+        parts.append(f"val acc {record['val_accuracy']:.3f}")
+    if record.get("val_loss") is not None:
+        parts.append(f"val loss {record['val_loss']:.4f}")
+    parts.append(f"lr {record['lr']:.4g}")
+    return "  ".join(parts)
 
 
 def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
@@ -133,33 +182,50 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         loss: Union[str, Callable] = "auto", batch_size: Optional[int] = None,
         schedule: Union[str, LRScheduler, None] = "none", l2: float = 0.0, l1: float = 0.0,
         X_val: Optional[Sequence] = None, y_val: Optional[Sequence] = None, seed: Optional[int] = 0,
-        progress: Optional[bool] = None, callback: Optional[Callable[[int, dict], None]] = None
-        ) -> Dict[str, list]:
+        progress: Optional[bool] = None, callback: Optional[Callable[[int, dict], None]] = None,
+        task: str = "classification", verbose: int = 0, restore_best: bool = False) -> Dict[str, list]:
     """Train ``model`` on ``(X, y)``; return the per-epoch history.
 
     * ``X``: samples, each a list of numbers (any ``numbers.Real``: numpy arrays work).
     * ``y``: int class labels (0/1 -- or -1/+1 -- for one-output models, 0..K-1 for K >= 2
-      outputs; a 2-output model is a 2-class softmax).  Any ``numbers.Integral`` but bool.
+      outputs; a 2-output model is a 2-class softmax).  Any ``numbers.Integral`` but bool,
+      and floats that hold integers (``1.0``, as pandas and numpy often give them).  With
+      ``task="regression"``: finite numbers, for a one-output model.
+    * ``task``: ``"classification"`` (default) or ``"regression"``.
     * ``optimizer``: an ``Optimizer`` on ``model.parameters()`` (or a subset of them, to
       freeze the rest; ValueError if it holds parameters of another model), or
       ``"sgd"``/``"adam"``/``"adamw"`` with ``lr`` (default: 0.01 for adam/adamw, 0.1 for
       sgd; see ``DEFAULT_LR``).
-    * ``loss``: ``"auto"`` (hinge for one output, cross_entropy for 2+), ``"hinge"``,
-      ``"bce"``, ``"mse"`` (one output), ``"cross_entropy"``, ``"multi_margin"`` (2+
-      outputs), or ``fn(outputs, labels) -> Value``.
-    * ``batch_size``: ``None`` = full batch; batches are reshuffled each epoch
+    * ``loss``: ``"auto"`` (hinge for one output, cross_entropy for 2+, mse for
+      regression), ``"hinge"``, ``"bce"``, ``"mse"`` (one output), ``"cross_entropy"``,
+      ``"multi_margin"`` (2+ outputs), ``"mse"``/``"l1"``/``"huber"`` (regression), or
+      ``fn(outputs, targets) -> Value``.
+    * ``batch_size``: ``None`` or ``0`` = full batch; batches are reshuffled each epoch
       from ``random.Random(seed)``.
     * ``schedule``: ``"none"``, ``"step"``, ``"linear"``, ``"cosine"`` over ``epochs``, or
       an ``LRScheduler``; stepped once per epoch.
     * ``l2``/``l1``: regularisation strength added to every batch's loss.
-    * ``progress``: tqdm bar (drawn on stderr); ``None`` = only when stdout and stderr are
-      both terminals, so logs and pipes stay clean.
+    * ``progress``: tqdm bar (drawn on stderr); ``None`` = when stdout and stderr are
+      both terminals, or in Jupyter (``tqdm.auto``; a text bar without ipywidgets), so logs
+      and pipes stay clean.
+    * ``verbose=N``: print one line every N epochs (and the first and last) when no bar is
+      drawn: for scripts whose output goes to a log.
+    * ``restore_best``: with validation data, end with the weights of the epoch whose
+      validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
 
     History: ``epoch``, ``loss`` (mean batch loss incl. regularisation),
     ``accuracy`` (of the predictions made during the epoch, before each
     step, as micrograd's demo reports), ``val_accuracy`` (eval mode, after
-    the epoch; empty without validation data) and ``lr``.
+    the epoch; empty without validation data), ``val_loss`` (eval mode,
+    without regularisation; empty without validation data) and ``lr``.
+    Regression history has no accuracies.
+
+    >>> from nn import MLP
+    >>> h = fit(MLP(1, [8, 1], seed=0), [[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0], task="regression", epochs=2,
+    ...         progress=False)
+    >>> sorted(h)
+    ['epoch', 'loss', 'lr', 'val_loss']
     """
     where = "fit"
     if not isinstance(model, Module):
@@ -178,16 +244,20 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     if batch_size is not None:
         batch_size = integer(batch_size, "batch_size", where, minimum=0) or None  # 0 = full batch, as on the CLI
     l2, l1 = real(l2, "l2", where, minimum=0.0), real(l1, "l1", where, minimum=0.0)
+    regression = choice(task, TASKS, "task", where) == "regression"
+    verbose = integer(verbose, "verbose", where, minimum=0)
 
     nout = _num_outputs(model, X[0])
-    y = _check_labels(y, nout, where)
+    targets = _check_targets if regression else (lambda v, w: _check_labels(v, nout, w))
+    y = targets(y, where)
     has_val = X_val is not None and y_val is not None and len(X_val) > 0
     if has_val:
         X_val = check_samples(as_list(X_val, "X_val", where), "X_val", where, width=len(X[0]))
+        y_val = as_list(y_val, "y_val", where)
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
-        y_val = _check_labels(list(y_val), nout, where + " (validation)")
-    loss_fn = _make_loss(loss, nout, where)
+        y_val = targets(y_val, where + " (validation)")
+    loss_fn = _regression_loss(loss, nout, where) if regression else _make_loss(loss, nout, where)
 
     params = model.parameters()
     if isinstance(optimizer, Optimizer):
@@ -216,18 +286,14 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     rng = random.Random(seed)
     n = len(X)
     bs = n if batch_size is None else min(batch_size, n)
-    history: Dict[str, list] = {"epoch": [], "loss": [], "accuracy": [], "val_accuracy": [], "lr": []}
+    scores = ("val_loss",) if regression else ("accuracy", "val_accuracy", "val_loss")
+    if type(restore_best) is not bool:
+        raise TypeError(f"{where}: restore_best must be True or False, got {restore_best!r}")
+    best = (math.inf, None)  # (validation loss, state_dict)
+    history: Dict[str, list] = {"epoch": [], "loss": [], **{k: [] for k in scores}, "lr": []}
 
-    bar = None
-    epoch_iter = range(1, epochs + 1)
-    if progress_enabled(progress):
-        try:
-            from tqdm.auto import tqdm  # lazy: `import nn` must stay fast
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            bar = tqdm(epoch_iter, desc="train", unit="epoch", leave=True)
-            epoch_iter = bar
+    bar = _progress_bar(epochs) if progress_enabled(progress) else None
+    epoch_iter = bar if bar is not None else range(1, epochs + 1)
 
     idx = list(range(n))
     starts = list(range(0, n, bs))
@@ -263,113 +329,50 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                     batch_loss.backward()
                     opt.step()
                 total_loss += batch_loss.data * len(part)
-                correct += sum(predict_class(o) == t for o, t in zip(out, yb))
+                if not regression:
+                    correct += sum(predict_class(o) == t for o, t in zip(out, yb))
             if sched is not None:
                 sched.step()
-            record = {"epoch": epoch, "loss": total_loss / n, "accuracy": correct / n, "lr": lr_now,
-                      "val_accuracy": evaluate(model, X_val, y_val) if has_val else None}
-            for key in ("epoch", "loss", "accuracy", "lr"):
-                history[key].append(record[key])
-            if has_val:
-                history["val_accuracy"].append(record["val_accuracy"])
+            record = {"epoch": epoch, "loss": total_loss / n, "lr": lr_now,
+                      "val_loss": _eval_loss(model, loss_fn, X_val, y_val) if has_val else None}
+            if not regression:
+                record["accuracy"] = correct / n
+                record["val_accuracy"] = evaluate(model, X_val, y_val) if has_val else None
+            if restore_best and has_val and record["val_loss"] < best[0]:
+                best = (record["val_loss"], model.state_dict())
+            for key in history:
+                if record[key] is not None:
+                    history[key].append(record[key])
             if bar is not None:
-                post = {"loss": f"{record['loss']:.4f}", "acc": f"{record['accuracy']:.3f}"}
-                if has_val:
-                    post["val"] = f"{record['val_accuracy']:.3f}"
+                post = {"loss": f"{record['loss']:.4f}"}
+                if not regression:
+                    post["acc"] = f"{record['accuracy']:.3f}"
+                val = record.get("val_accuracy", record.get("val_loss"))
+                if val is not None:
+                    post["val"] = f"{val:.4g}"
                 bar.set_postfix(post, refresh=False)
+            elif verbose and (epoch % verbose == 0 or epoch in (1, epochs)):
+                print(epoch_line(record, epochs), flush=True)
             if callback is not None:
                 callback(epoch, record)
     finally:
         if bar is not None:
             bar.close()
+    if best[1] is not None:
+        model.load_state_dict(best[1])
     return history
 
 
-# ---------------------------------------------------------------------------
-# Pictures (matplotlib, imported lazily and used through the Agg canvas, so
-# no display and no global pyplot state are needed).
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save_png(fig, path) -> None:
-    import io as _io
-
-    from .io import atomic_write_bytes
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png")
-    atomic_write_bytes(path, buf.getvalue())
+def _eval_loss(model: Module, loss_fn: Callable, X: list, y: list) -> float:
+    """The loss on (X, y) in eval mode, without a graph (validation loss)."""
+    was = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return loss_fn(model.forward_batch(X), y).data
+    finally:
+        model.train(was)
 
 
-def plot_history(history: Dict[str, list], path, *, title: str = "") -> None:
-    """Write a PNG with the loss curve (left) and train/validation accuracy (right)."""
-    fig = _figure(10, 4)
-    ax1, ax2 = fig.subplots(1, 2)
-    ep = history["epoch"]
-    ax1.plot(ep, history["loss"], color="tab:red")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("loss")
-    ax1.set_title("training loss")
-    if min(history["loss"]) > 0:
-        ax1.set_yscale("log")
-    ax1.grid(alpha=0.3)
-    ax2.plot(ep, history["accuracy"], label="train")
-    if history.get("val_accuracy"):
-        ax2.plot(ep[:len(history["val_accuracy"])], history["val_accuracy"], label="validation")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("accuracy")
-    ax2.set_ylim(-0.02, 1.02)
-    ax2.set_title("accuracy")
-    ax2.grid(alpha=0.3)
-    ax2.legend(loc="lower right")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    _save_png(fig, path)
-
-
-def plot_decision_boundary(model: Module, X: Sequence, y: Sequence, path, *, X_val: Optional[Sequence] = None,
-                           y_val: Optional[Sequence] = None, resolution: int = 80, title: str = "") -> None:
-    """Write a PNG of the model's predicted class over the plane, with the data points on top
-    (training points as dots, validation points as crosses)."""
-    pts = list(X) + (list(X_val) if X_val is not None else [])
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
-    pad_x = (max(xs) - min(xs)) * 0.1 + 0.1
-    pad_y = (max(ys) - min(ys)) * 0.1 + 0.1
-    x0, x1, y0, y1 = min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y
-    gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
-    gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
-    grid = [[a, b] for b in gy for a in gx]
-    preds = [predict_class(o) for o in model.predict(grid)]
-    Z = [preds[j * resolution:(j + 1) * resolution] for j in range(resolution)]
-    k = max(max(preds), max(y) if len(y) else 0) + 1
-    k = max(k, 2)
-
-    fig = _figure(6, 5.4)
-    ax = fig.subplots()
-    cmap = "coolwarm" if k == 2 else "viridis"
-    import matplotlib
-    cm = matplotlib.colormaps[cmap]
-    for c in range(k):
-        # one filled region per class: a single contourf over class ids would
-        # interpolate through the ids in between (a fake class-1 band on 0|2 borders)
-        mask = [[1.0 if z == c else 0.0 for z in row] for row in Z]
-        if any(any(r) for r in mask):
-            ax.contourf(gx, gy, mask, levels=[0.5, 1.5], colors=[cm(c / (k - 1))], alpha=0.35)
-    ax.scatter([p[0] for p in X], [p[1] for p in X], c=list(y), cmap=cmap, vmin=0, vmax=k - 1,
-               s=22, edgecolors="k", linewidths=0.5, label="train")
-    if X_val is not None and len(X_val):
-        ax.scatter([p[0] for p in X_val], [p[1] for p in X_val], c=list(y_val), cmap=cmap, vmin=0, vmax=k - 1,
-                   s=30, marker="X", edgecolors="k", linewidths=0.4, label="validation")
-        ax.legend(loc="upper right", fontsize=8)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_title(title or "decision boundary")
-    fig.tight_layout()
-    _save_png(fig, path)
+# the pictures moved to nn.plots; importable from here as before
+from .plots import plot_decision_boundary, plot_history  # noqa: E402

@@ -76,7 +76,7 @@ def test_help_on_every_subcommand(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["train", "--epochs", "0"], "--epochs"),
     (["train", "--epochs", "ten"], "--epochs"),
-    (["train", "--dataset", "mnist"], "invalid choice"),
+    (["train", "--dataset", "mnist"], "unknown data set 'mnist'"),
     (["train", "--lr", "-1"], "--lr"),
     (["train", "--lr", "nan"], "--lr"),
     (["train", "--hidden", "16,x"], "--hidden"),

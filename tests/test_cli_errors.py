@@ -105,7 +105,7 @@ TRAIN = [
     (["--batch-size", "-1"], 2, "--batch-size"),
     (["--seed", "-1"], 2, "--seed"),
     (["--seed", "x"], 2, "--seed"),
-    (["--dataset", "mnist"], 2, "invalid choice"),
+    (["--dataset", "mnist"], 2, "unknown data set"),
     (["--optimizer", "lbfgs"], 2, "invalid choice"),
     (["--batchnorm", "--batch-size", "1"], 2, "--batchnorm"),
     (["--dataset", "blobs", "--loss", "bce"], 2, "does not fit"),

@@ -223,3 +223,24 @@ def test_multi_margin_vs_torch(torch):
     tl.backward()
     assert loss.data == pytest.approx(tl.item(), rel=1e-12)
     assert [[v.grad for v in r] for r in rows] == [pytest.approx(r, abs=1e-12) for r in t.grad.tolist()]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("delta", [1.0, 0.5, 2.5])
+def test_huber_vs_torch(torch, reduction, delta):
+    from nn.losses import huber_loss
+    F = torch.nn.functional
+    ts = [0.5, -1.0, 2.0, 1.0, 0.0, -3.0]
+    tt = torch.tensor(ts, dtype=torch.float64)
+    v, g = _ours(lambda v: huber_loss(v, ts, reduction=reduction, delta=delta), XS)
+    tv, tg = _torch_grad(torch, lambda t: F.huber_loss(t, tt, reduction=reduction, delta=delta), XS)
+    assert v == pytest.approx(tv, rel=1e-12)
+    assert g == pytest.approx(tg, rel=1e-12, abs=1e-15)
+
+
+def test_huber_errors():
+    from nn.losses import huber_loss
+    with pytest.raises(ValueError, match="huber_loss: delta must be > 0"):
+        huber_loss([Value(1.0)], [0.0], delta=0.0)
+    with pytest.raises(TypeError, match="huber_loss: target\\[0\\] must be a number"):
+        huber_loss([Value(1.0)], ["a"])

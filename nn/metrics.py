@@ -1,0 +1,129 @@
+"""Scores of predictions, on plain floats (scikit-learn's names): classes, probabilities, accuracy,
+confusion matrix, RMSE, MAE, R².
+
+A model's output for one sample is a float (one output: binary, ``score > 0``
+is class 1) or a list of K floats (K-class softmax, the argmax wins).
+
+>>> predict_class([0.1, 2.0, -1.0]), predict_class(-0.3)
+(1, 0)
+>>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+1.0
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Sequence
+
+from engine import Value
+
+
+def _data(v) -> float:
+    return v.data if isinstance(v, Value) else v
+
+
+def predict_class(output) -> int:
+    """Class index of one output: binary by sign, multi-class by argmax.  Values or floats."""
+    if isinstance(output, (list, tuple)):
+        vals = [_data(o) for o in output]
+        return max(range(len(vals)), key=vals.__getitem__)
+    return 1 if _data(output) > 0 else 0
+
+
+def probabilities(output) -> List[float]:
+    """Class probabilities of one output: ``[1 - sigmoid(s), sigmoid(s)]`` for one score, softmax for K.
+
+    >>> [round(p, 4) for p in probabilities([0.0, 0.0])]
+    [0.5, 0.5]
+    """
+    if isinstance(output, (list, tuple)):
+        vals = [_data(o) for o in output]
+        m = max(vals)
+        if not math.isfinite(m):
+            return [math.nan] * len(vals)
+        e = [math.exp(v - m) for v in vals]  # the max subtracted: never overflows
+        total = math.fsum(e)
+        return [x / total for x in e]
+    s = _data(output)
+    p = 1.0 / (1.0 + math.exp(-s)) if s >= 0 else math.exp(s) / (1.0 + math.exp(s))
+    return [1.0 - p, p]
+
+
+def accuracy(outputs: Sequence, labels: Sequence[int]) -> float:
+    """Fraction of correct predictions (see ``predict_class``); nan for no samples.
+
+    >>> accuracy([0.3, -1.0, 2.0], [1, 0, 0])
+    0.6666666666666666
+    """
+    if len(outputs) != len(labels):
+        raise ValueError(f"accuracy: got {len(outputs)} outputs but {len(labels)} labels")
+    if not outputs:
+        return float("nan")
+    return sum(predict_class(o) == t for o, t in zip(outputs, labels)) / len(outputs)
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> List[List[int]]:
+    """``m[i][j]`` = how many samples of class i were predicted as class j (rows: truth).
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2)
+    [[1, 0], [1, 1]]
+    """
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"confusion_matrix: got {len(y_true)} labels but {len(y_pred)} predictions")
+    m = [[0] * num_classes for _ in range(num_classes)]
+    for t, p in zip(y_true, y_pred):
+        m[t][p] += 1
+    return m
+
+
+def per_class_accuracy(matrix: List[List[int]]) -> List[float]:
+    """For each class, the fraction of its samples predicted right (its recall); nan for an absent class.
+
+    >>> per_class_accuracy([[1, 0], [1, 1]])
+    [1.0, 0.5]
+    """
+    return [row[i] / sum(row) if sum(row) else math.nan for i, row in enumerate(matrix)]
+
+
+def _pairs(y_true: Sequence[float], y_pred: Sequence[float], where: str) -> int:
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{where}: got {len(y_true)} targets but {len(y_pred)} predictions")
+    if not y_true:
+        raise ValueError(f"{where}: got no samples")
+    return len(y_true)
+
+
+def mean_squared_error(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """Mean of (prediction - target)².
+
+    >>> mean_squared_error([1.0, 2.0], [2.0, 2.0])
+    0.5
+    """
+    n = _pairs(y_true, y_pred, "mean_squared_error")
+    return math.fsum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / n
+
+
+def root_mean_squared_error(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """RMSE, in the target's own units."""
+    return math.sqrt(mean_squared_error(y_true, y_pred))
+
+
+def mean_absolute_error(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """Mean of |prediction - target|.
+
+    >>> mean_absolute_error([1.0, 2.0], [2.0, 2.0])
+    0.5
+    """
+    n = _pairs(y_true, y_pred, "mean_absolute_error")
+    return math.fsum(abs(p - t) for t, p in zip(y_true, y_pred)) / n
+
+
+def r2_score(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """Coefficient of determination: 1 - SS_res / SS_tot (1 is perfect, 0 = predicting the mean).
+
+    nan when the targets are all equal (SS_tot = 0), as there is nothing to explain.
+    """
+    n = _pairs(y_true, y_pred, "r2_score")
+    mean = math.fsum(y_true) / n
+    ss_tot = math.fsum((t - mean) ** 2 for t in y_true)
+    ss_res = math.fsum((t - p) ** 2 for t, p in zip(y_true, y_pred))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
