@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from .autograd import enable_grad, grad, no_grad
+from .autograd import grad
+from .modes import enable_grad, no_grad
 from .errors import GradcheckError
 from .value import Value, _as_float
 
