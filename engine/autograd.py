@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 from . import _fast, _state, ops
 from .errors import AnomalyError
-from .value import Value, _as_float, dot_operands
+from .value import Value, as_float, dot_operands
 
 _isfinite = __import__("math").isfinite
 
@@ -135,7 +135,7 @@ def backward(root: Value, gradient=1.0) -> None:
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
-    gradient = _as_float(gradient, "backward(gradient)")
+    gradient = as_float(gradient, "backward(gradient)")
     if _state.is_on(_state.ANOMALY):
         backward_reference(root, gradient, check=_anomaly_check)
     elif FAST:

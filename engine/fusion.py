@@ -6,7 +6,7 @@ ordinary nodes.)
 from __future__ import annotations
 
 from . import ops
-from .value import Value, _node
+from .value import Value, new_node
 
 FUSABLE = frozenset({"add", "sub"})
 
@@ -18,7 +18,7 @@ def combine(name: str, a, b, y: float) -> Value:
     b_is_v = isinstance(b, Value)
     da, db = op.float_local(a.data if a_is_v else a, b.data if b_is_v else b, y)
     if a_is_v and b_is_v:
-        return _node(y, name, (a, b), (da, db), None)
+        return new_node(y, name, (a, b), (da, db), None)
     if a_is_v:
-        return _node(y, name, a, da, b)
-    return _node(y, op.reflected, b, db, a)
+        return new_node(y, name, a, da, b)
+    return new_node(y, op.reflected, b, db, a)

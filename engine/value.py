@@ -43,7 +43,7 @@ _get_mode = _state.get_mode
 _NO_GRAD, _ANOMALY, _FUSED = _state.NO_GRAD, _state.ANOMALY, _state.FUSED
 
 
-def _as_float(x, where: str) -> float:
+def as_float(x, where: str) -> float:
     """A user-supplied number as a float, or raise a clear error."""
     t = type(x)
     if t is float:
@@ -68,7 +68,7 @@ def _const_operand(x):
         return x
     if t is bool or not isinstance(x, numbers.Real):
         return None
-    return _as_float(x, "Value operator")
+    return as_float(x, "Value operator")
 
 
 def _compare_operand(x):
@@ -89,7 +89,7 @@ class _ValueType(type):
 
     def __call__(cls, data: Number, label: str = "") -> Value:
         v = _alloc() if cls is Value else _new(cls)  # a subclass gets the same slots filled
-        v.data = _as_float(data, "Value(data)")
+        v.data = as_float(data, "Value(data)")
         if type(label) is not str:
             raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
         v.grad = 0.0
@@ -224,7 +224,7 @@ _alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType
 _ValueType.__call__.__qualname__ = "Value"
 
 
-def _leaf(y: float) -> Value:
+def new_leaf(y: float) -> Value:
     v = _alloc()
     v.data = y
     v.grad = 0.0
@@ -236,7 +236,7 @@ def _leaf(y: float) -> Value:
     return v
 
 
-def _node(y: float, op: str, parents, local, ctx) -> Value:
+def new_node(y: float, op: str, parents, local, ctx) -> Value:
     v = _alloc()
     v.data = y
     v.grad = 0.0
@@ -263,9 +263,9 @@ def _slow_unary(op: ops.Op, x: Value, y: float, m: int) -> Value:
     if m & _ANOMALY:
         _check_anomaly(op.name, (x,), y)
     if m & _NO_GRAD:
-        return _leaf(y)
+        return new_leaf(y)
     (d,) = op.float_local(x.data, y)
-    return _node(y, op.name, x, d, None)
+    return new_node(y, op.name, x, d, None)
 
 
 def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
@@ -273,17 +273,17 @@ def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
     if m & _ANOMALY:
         _check_anomaly(op.reflected if isinstance(b, Value) and not isinstance(a, Value) else op.name, (a, b), y)
     if m & _NO_GRAD:
-        return _leaf(y)
+        return new_leaf(y)
     if m & _FUSED and op.name in _fusion.FUSABLE:
         return _fusion.combine(op.name, a, b, y)
     a_is_v = isinstance(a, Value)
     b_is_v = isinstance(b, Value)
     da, db = op.float_local(a.data if a_is_v else a, b.data if b_is_v else b, y)
     if a_is_v and b_is_v:
-        return _node(y, op.name, (a, b), (da, db), None)
+        return new_node(y, op.name, (a, b), (da, db), None)
     if a_is_v:
-        return _node(y, op.name, a, da, b)
-    return _node(y, op.reflected, b, db, a)
+        return new_node(y, op.name, a, da, b)
+    return new_node(y, op.reflected, b, db, a)
 
 
 # ---------------------------------------------------------------------------
@@ -398,7 +398,7 @@ def _generate(op: ops.Op) -> None:
         def apply(x):
             if isinstance(x, Value):
                 return method(x)
-            return Value(op.float_forward(_as_float(x, f"{name}(x)")))
+            return Value(op.float_forward(as_float(x, f"{name}(x)")))
     else:
         da, db = op.derivatives
         bits = 7 if name in _fusion.FUSABLE else 3
@@ -424,7 +424,7 @@ def _generate(op: ops.Op) -> None:
             elif isinstance(b, Value):
                 out = reflected(b, a)
             else:
-                out = Value(op.float_forward(_as_float(a, f"{name}(a, b): a"), _as_float(b, f"{name}(a, b): b")))
+                out = Value(op.float_forward(as_float(a, f"{name}(a, b): a"), as_float(b, f"{name}(a, b): b")))
             if out is NotImplemented:
                 _bad_operand(name, b if isinstance(a, Value) else a)
             return out
@@ -467,7 +467,7 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
     """
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"engine.sum: expected an iterable of Values/numbers, got {type(values).__name__}")
-    total = start = _as_float(start, "engine.sum(start)")
+    total = start = as_float(start, "engine.sum(start)")
     prev = []
     append = prev.append
     items = None  # every term in order, kept only once a number shows up (see below)
@@ -480,20 +480,20 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
         else:
             t = type(v)
             if t is not float:
-                v = _as_float(v, f"engine.sum: element {i}")
+                v = as_float(v, f"engine.sum: element {i}")
             total += v
             if items is None:
                 items = prev[:]
             items.append(v)
     if not prev or (not _ALL_FAST and _unrecorded("sum", prev, total)):
-        return _leaf(total)
+        return new_leaf(total)
     prev = tuple(prev)
     # With numbers among the terms (or a start), _ctx keeps (start, terms in
     # order) so a replay (engine.trace) can add them in the same order and
     # get the same float bits; an all-Values sum keeps nothing extra.
     keep = items is not None or start != 0.0 or math.copysign(1.0, start) < 0.0  # -0.0 too: -0.0 + -0.0 is -0.0
     ctx = (start, tuple(prev if items is None else items)) if keep else None
-    return _node(total, "sum", prev, (1.0,) * len(prev), ctx)
+    return new_node(total, "sum", prev, (1.0,) * len(prev), ctx)
 
 
 def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
@@ -535,16 +535,16 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
                 bd += b[k:]
                 y = _builtin_sum(map(_mul, ad, bd))
                 if not _ALL_FAST and _unrecorded("dot", a, y):
-                    return _leaf(y)
-                return _node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
+                    return new_leaf(y)
+                return new_node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
         else:
             bd = [w.data for w in b if type(w) is Value]
             if len(bd) == n:
                 y = _builtin_sum(map(_mul, ad, bd))
                 if not _ALL_FAST and _unrecorded("dot", a, y):
-                    return _leaf(y)
+                    return new_leaf(y)
                 # prev is a then b, so create_graph pairs a[i] with prev[n + i]: ctx = n
-                return _node(y, "dot", (*a, *b), (*bd, *ad), n)
+                return new_node(y, "dot", (*a, *b), (*bd, *ad), n)
     # General path: any mix of Values and numbers.
     prev = []
     local = []
@@ -564,20 +564,20 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
                 addp(x); addl(wd); addp(w); addl(xd)
                 pairs = True
             else:
-                wd = w if type(w) is float else _as_float(w, f"engine.dot: b[{i}]")
+                wd = w if type(w) is float else as_float(w, f"engine.dot: b[{i}]")
                 addp(x); addl(wd)
         else:
-            xd = x if type(x) is float else _as_float(x, f"engine.dot: a[{i}]")
+            xd = x if type(x) is float else as_float(x, f"engine.dot: a[{i}]")
             if isinstance(w, Value):
                 wd = w.data
                 addp(w); addl(xd)
             else:
-                wd = w if type(w) is float else _as_float(w, f"engine.dot: b[{i}]")
+                wd = w if type(w) is float else as_float(w, f"engine.dot: b[{i}]")
                 pairs = True
         y += xd * wd
     if not prev or (not _ALL_FAST and _unrecorded("dot", prev, y)):
-        return _leaf(y)
-    return _node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
+        return new_leaf(y)
+    return new_node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
 
 
 
@@ -666,7 +666,7 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             continue
         xd += xs[k:]
         if values_only:  # the sums dot() would compute, as leaves
-            out.append([_leaf(_builtin_sum(map(_mul, ad, xd))) if ad is not None else dot(row, xs)
+            out.append([new_leaf(_builtin_sum(map(_mul, ad, xd))) if ad is not None else dot(row, xs)
                         for row, ad in zip(rows, row_data)])
             continue
         xd_t = tuple(xd)  # d/d(row) of every node of this input: one shared tuple
