@@ -60,7 +60,12 @@ INLINE = {
     "_step(x)": "(0.0 if x <= 0.0 else 1.0)",
 }
 
-_NAMESPACE = {"inf": math.inf, "nan": math.nan, "abs": abs, "_sum": sum}
+def _masked_mul(d: float, g: float, masked: bool) -> float:
+    c = d * g
+    return 0.0 if c != c and masked else c
+
+
+_NAMESPACE = {"inf": math.inf, "nan": math.nan, "abs": abs, "_sum": sum, "_masked_mul": _masked_mul}
 
 
 def _namespace() -> dict:
@@ -222,7 +227,10 @@ def compile_graph(root: Value, leaves: Sequence[Value]) -> Compiled:
         g = "g" + slot[v][1:]
         for p, d in edge:
             gp = "g" + p[1:]
-            if d == "1.0":
+            if type(d) is tuple:  # (derivative, mask): PyTorch masks instead of multiplying (autograd.chain)
+                d, mask = d
+                term = f"_masked_mul({d}, {g}, {mask})"
+            elif d == "1.0":
                 term = g
             elif d == "-1.0":
                 term = f"-{g}"
@@ -278,6 +286,8 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
         names[var] = slot[a] if isinstance(a, Value) else _const(a)
     fwd = _subst(record.forward, names)
     ders = [_subst(INLINE.get(d, d), names) for d in record.derivatives]
+    if record.masks:
+        ders = [(d, _subst(m, names)) for d, m in zip(ders, record.masks)]
     if record.arity == 1:
         return fwd, [(names["x"], ders[0])]
     if type(prev) is tuple:
