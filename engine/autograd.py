@@ -25,7 +25,8 @@ import platform
 from collections import defaultdict
 from typing import Callable, Optional, Sequence
 
-from . import _fast, _state, ops
+from . import _fast, _state, fusion, ops
+from .fusion import Terms
 from .errors import AnomalyError
 from .value import Value, as_float, dot_operands
 
@@ -208,6 +209,15 @@ def local_grads_as_values(v: Value) -> list:
     op = v.op
     if v._parents is None:
         return ()
+    if type(v._ctx) is Terms:  # a fused node (engine/fusion.py)
+        out = []
+        for kind, sign, operands in v._ctx.expand(v):
+            if kind == fusion.PAIR:
+                a, b = operands
+                out += [b, a] if sign > 0 else [-b, -a]
+            elif kind != fusion.CONST:
+                out.append(v._local[len(out)])
+        return out
     if op == "sum":
         return [1.0] * len(v.parents)
     if op == "dot":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import ops
 from .autograd import topological_order
+from .fusion import Terms
 from .value import Value, dot_operands
 
 __all__ = ["topological_order", "formula", "op_symbol"]
@@ -71,6 +72,17 @@ def _pieces(v: Value, depth: int) -> list:
     d = depth - 1
     ps = v.parents
     op = v.op
+    if type(v._ctx) is Terms:  # a fused node: its terms with their signs
+        items = []
+        terms = v._ctx.expand(v)
+        for kind, sign, operands in terms[:8]:
+            items.append(" - " if sign < 0 else " + ")
+            items += ([_term(operands[0], d), "*", _term(operands[1], d)] if len(operands) == 2
+                      else [_term(operands[0], d)])
+        if items and items[0] == " + ":
+            items = items[1:]
+        start = [] if v._ctx.start is None else [_num(v._ctx.start)] + ([] if not items or items[0] == " - " else [" + "])
+        return [f"{op}(", *start, *items, ", …)" if len(terms) > 8 else ")"]
     if op == "sum":
         items = [x for p in ps[:8] for x in (", ", (p, d))][1:]
         return ["sum(", *items, ", …)" if len(ps) > 8 else ")"]

@@ -47,6 +47,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import ops
 from .autograd import check_grad_args, topological_order
+from .fusion import PAIR, Terms
 from .value import Value, dot_operands
 
 __all__ = ["Compiled", "compile_graph"]
@@ -271,6 +272,8 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
     """(forward expression, [(parent slot, derivative text)]) for one non-leaf node."""
     op, prev, ctx = v.op, v._parents, v._ctx
     y = slot[v]
+    if type(ctx) is Terms:  # a fused node: its terms added in order, as at record time
+        return _fused_code(v, slot)
     if op == "sum":  # engine.sum: total = start; total += each term, in order
         # numbers among the terms are kept in _ctx as (start, terms); else start 0.0, terms = parents
         start, items = v._ctx if type(v._ctx) is tuple else (0.0, prev)
@@ -330,3 +333,21 @@ def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
     terms = [f"{slot[p]} * {_const(c)}" for p, c in zip(prev, local)]
     edges = [(slot[p], _const(c)) for p, c in zip(prev, local)]
     return "0.0 + " + " + ".join(terms), edges
+
+
+def _fused_code(v: Value, slot: dict) -> Tuple[str, list]:
+    """A fused node (engine/fusion.py): start, then each term added or subtracted, left to right."""
+    ctx = v._ctx
+    expr = [] if ctx.start is None else [_const(ctx.start)]
+    edges = []
+    local = v._local
+    for kind, sign, operands in ctx.expand(v):
+        names = [slot[u] if isinstance(u, Value) else _const(u) for u in operands]
+        term = " * ".join(names)
+        expr.append(("- " if sign < 0 else "+ ") + term if expr else term)
+        if kind == PAIR:
+            a, b = names
+            edges += [(a, b if sign > 0 else f"-{b}"), (b, a if sign > 0 else f"-{a}")]
+        elif len(operands) == 2 or isinstance(operands[0], Value):  # SCALED or PLAIN: the recorded constant
+            edges.append((names[0], _const(local[len(edges)])))
+    return " ".join(expr), edges

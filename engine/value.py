@@ -274,8 +274,8 @@ def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
         _check_anomaly(op.reflected if isinstance(b, Value) and not isinstance(a, Value) else op.name, (a, b), y)
     if m & _NO_GRAD:
         return new_leaf(y)
-    if m & _FUSED and op.name in _fusion.FUSABLE:
-        return _fusion.combine(op.name, a, b, y)
+    if m & _FUSED and op.name in FUSABLE:
+        return _combine(op.name, a, b, y)
     a_is_v = isinstance(a, Value)
     b_is_v = isinstance(b, Value)
     da, db = op.float_local(a.data if a_is_v else a, b.data if b_is_v else b, y)
@@ -305,7 +305,10 @@ _OFF_PATH = '''    if not _ALL_FAST:
                 v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = ""
                 v._parents = None; v._local = None; v._ctx = None
                 return v
-            return {slow}
+{fused}            return {slow}
+'''
+_FUSED_PATH = '''            if m == 4:  # fused(): extend a fused sum (engine/fusion.py)
+                return _combine("{name}", {args}, y)
 '''
 
 _UNARY_TEMPLATE = '''
@@ -372,8 +375,9 @@ def _doc(op: ops.Op) -> str:
             f"    (engine/ops.py)")
 
 
-def _off(bits: int, slow: str, indent: str = "") -> str:
-    return "".join(indent + line + "\n" for line in _OFF_PATH.format(bits=bits, slow=slow).splitlines())
+def _off(bits: int, slow: str, indent: str = "", fused: str = "") -> str:
+    text = _OFF_PATH.format(bits=bits, slow=slow, fused=fused)
+    return "".join(indent + line + "\n" for line in text.splitlines())
 
 
 def _generate(op: ops.Op) -> None:
@@ -381,7 +385,8 @@ def _generate(op: ops.Op) -> None:
     ns = dict(op.namespace)
     ns.update({"Value": Value, "_alloc": _alloc, "_get_mode": _get_mode, "_OP": op,
                "_slow_unary": _slow_unary, "_slow_binary": _slow_binary, "_const_operand": _const_operand,
-               "_bad_operand": _bad_operand})
+               "_bad_operand": _bad_operand, "_combine": _combine})
+    _generated.append(ns)
     _state.publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
     name = op.name
     filename = f"<engine.ops: {name}>"
@@ -401,14 +406,18 @@ def _generate(op: ops.Op) -> None:
             return Value(op.float_forward(as_float(x, f"{name}(x)")))
     else:
         da, db = op.derivatives
-        bits = 7 if name in _fusion.FUSABLE else 3
+        fusable = name in FUSABLE
+        bits = 7 if fusable else 3
+
+        def fused(args: str) -> str:
+            return _FUSED_PATH.format(name=name, args=args) if fusable else ""
         bad = "return NotImplemented" if op.dunder else f"return _bad_operand({name!r}, other)"
         src = _BINARY_TEMPLATE.format(
             fn="_op", name=name, fwd=op.forward, da=da, db=db, bad=bad,
-            off_vv=_off(bits, "_slow_binary(_OP, self, other, y, m)", "    "),
-            off_vc=_off(bits, "_slow_binary(_OP, self, b, y, m)"))
+            off_vv=_off(bits, "_slow_binary(_OP, self, other, y, m)", "    ", fused("self, other")),
+            off_vc=_off(bits, "_slow_binary(_OP, self, b, y, m)", "", fused("self, b")))
         src += _REFLECTED_TEMPLATE.format(fn="_rop", rname=op.reflected, fwd=op.forward, db=db, bad=bad,
-                                          off=_off(bits, "_slow_binary(_OP, a, self, y, m)"))
+                                          off=_off(bits, "_slow_binary(_OP, a, self, y, m)", "", fused("a, self")))
         _compile(src, filename, ns)
         method = _finish(ns["_op"], op, f"__{op.dunder}__" if op.dunder else name)
         reflected = _finish(ns["_rop"], op, f"__r{op.dunder}__" if op.dunder else f"_r{name}")
@@ -445,7 +454,20 @@ def _bad_operand(op: str, other):
                     f"{other!r}"[:300])
 
 
-from . import fusion as _fusion  # noqa: E402 - fusion builds on the Value defined above
+# Ops engine/fusion.py combines inside fused(); it installs its combine() below
+# when it is imported (it builds on Value, so it cannot be imported here).
+FUSABLE = frozenset({"add", "sub"})
+_combine = None
+_generated: list = []  # the namespaces of generated methods
+
+
+def use_fusion(combine) -> None:
+    """Called by engine/fusion.py: the function ``a + b`` / ``a - b`` call inside fused()."""
+    global _combine
+    _combine = combine
+    for ns in _generated:
+        ns["_combine"] = combine
+
 
 _ALL_FAST = True  # kept up to date by _state.publish_to
 _state.publish_to(globals())  # engine.sum / engine.dot read _ALL_FAST too
