@@ -56,7 +56,8 @@ import sys
 import secrets
 from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
-from .graph import _INFIX, _RINFIX, topological_order
+from . import ops
+from .graph import op_symbol, topological_order
 from .value import Value
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; graphviz is imported lazily
@@ -190,8 +191,6 @@ def __getattr__(name: str):
 # ---------------------------------------------------------------------------
 # Drawing
 
-_SYMBOL = {**_INFIX, **_RINFIX, "neg": "-"}
-_REFLECTED = set(_RINFIX)
 _RECORD_SPECIAL = set('{}|<>"\\')
 
 
@@ -213,12 +212,12 @@ def _esc(text: str) -> str:
 
 
 def _op_label(v: Value, digits: int) -> str:
-    op = v.op
+    sym = op_symbol(v)
     ctx = v._ctx
-    sym = _SYMBOL.get(op, op)
     if isinstance(ctx, float):  # Value-and-number op: show the number so the node reads as x * 2
         c = _num(ctx, digits)
-        return f"{c} {sym}" if op in _REFLECTED else f"{sym} {c}"
+        reflected = ops.NODE_OPS.get(v.op, (None, False))[1]
+        return f"{c} {sym}" if reflected else f"{sym} {c}"
     return sym
 
 
@@ -326,7 +325,7 @@ def draw_dot(
             continue
         ps = v.parents
         if len(ps) > max_inputs:
-            pick = sorted(range(len(ps)), key=lambda i: (ps[i]._prev is None, i))[:max_inputs]
+            pick = sorted(range(len(ps)), key=lambda i: (ps[i]._parents is None, i))[:max_inputs]
             ps = tuple(ps[i] for i in sorted(pick))
         shown[id(v)] = ps
         for p in ps:
@@ -381,7 +380,7 @@ def draw_dot(
         if id(v) in on_path:
             attrs.update(hot)
         g.node(name, **attrs)
-        if v._prev is None:
+        if v._parents is None:
             continue
         opname = f"{name}_op"
         op_hot = id(v) in on_path
