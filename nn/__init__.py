@@ -12,6 +12,7 @@ Submodules: ``nn.module`` (the ``Module`` base), ``nn.layers``, ``nn.init``
 only when a picture or a progress bar is made.
 """
 from . import data, losses, metrics, optim
+from .export import from_torch, to_torch
 from .io import ModelFileError, load_model, load_weights, save_model
 from .layers import MLP, Activation, BatchNorm, Dropout, Layer, Neuron, Sequential, from_config
 from .module import Module, StateDictError
@@ -24,5 +25,5 @@ __all__ = [
     "StateDictError", "from_config", "TabularModel",
     "SGD", "Adam", "AdamW", "StepLR", "LinearLR", "CosineAnnealingLR",
     "fit", "evaluate", "save_model", "load_model", "load_weights", "ModelFileError",
-    "losses", "optim", "data", "metrics",
+    "to_torch", "from_torch", "losses", "optim", "data", "metrics",
 ]

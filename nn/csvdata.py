@@ -69,10 +69,26 @@ def _reader(f, path: str) -> Iterator[Tuple[int, List[str]]]:
                 continue  # blank line (csv gives [] for "\n"); a lone empty field is a blank line too
             yield reader.line_num, fields
     except UnicodeDecodeError as e:
-        raise CSVError(f"{path}: not UTF-8 text near line {reader.line_num + 1} ({e.reason}); save the file "
-                       f"as UTF-8 (\"CSV UTF-8\" in spreadsheet programs)") from None
+        where = _first_bad_utf8(path)
+        raise CSVError(f"{path}: not UTF-8 text{where} ({e.reason}); save the file as UTF-8 "
+                       f"(\"CSV UTF-8\" in spreadsheet programs)") from None
     except csv.Error as e:
         raise CSVError(f"{path}: line {reader.line_num}: malformed CSV ({e})") from None
+
+
+def _first_bad_utf8(path: str) -> str:
+    """" at line N, byte B" for the first bytes that are not UTF-8 (the decoder works in chunks, so its
+    own position does not say which line)."""
+    try:
+        with open_regular(path) as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return f" at line {n}, byte {e.start + 1} of the line"
+    except OSError:
+        pass
+    return ""
 
 
 class CSVStream:
