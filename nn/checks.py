@@ -22,6 +22,8 @@ from typing import Iterable, List, Optional, Sequence
 
 from engine import Value
 
+_sum = sum  # the builtin, whatever a caller's module calls "sum"
+
 __all__ = ["is_number", "real", "integer", "choice", "as_rng", "as_list", "class_index", "check_samples",
            "check_path", "short"]
 
@@ -159,7 +161,15 @@ def check_samples(X: Iterable, name: str, where: str, *, width: Optional[int] = 
     out = []
     given = width is not None
     for i, x in enumerate(X):
-        if isinstance(x, (str, bytes, dict, Value)) or not isinstance(x, Iterable) or is_number(x):
+        # fast path, a list of finite floats of the right length (a list of them would sum to nan/inf
+        # if any were not finite, or overflow: both fall through to the checks below, which name the cell)
+        if (type(x) is list and (width is None or len(x) == width) and all(type(v) is float for v in x)
+                and math.isfinite(_sum(x))):
+            if width is None:
+                width = len(x)
+            out.append(list(x))
+            continue
+        if isinstance(x, (str, bytes, dict, Value)) or not hasattr(x, "__iter__") or is_number(x):
             raise TypeError(f"{where}: {name}[{i}] must be a list of numbers (one sample), "
                             f"got {type(x).__name__} {short(x)}")
         row = []

@@ -207,7 +207,7 @@ class Layer(Module):
             ys = [_builtin_sum(map(_mul, row, xs)) for row in rows]
             if act == "relu":
                 return [y if y > 0.0 else 0.0 for y in ys]
-            return ys if act == "linear" else [fn(y) for y in ys]
+            return ys if act == "linear" else list(map(fn, ys))
         return f
 
     def config(self) -> dict:
