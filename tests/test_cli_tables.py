@@ -312,3 +312,18 @@ def test_real_data_set_options(tmp_path, capsys):
                            *FAST, "--out", tmp_path], capsys)
     assert code == 0, err
     assert load_model(tmp_path / "model.json").features == ["petal length (cm)", "petal width (cm)"]
+
+
+def test_readme_example_from_file_to_predictions(tmp_path, capsys):
+    """README "Your own data": the two commands, on the example files in the repository."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    code, out, err = _run(["train", "--csv", examples / "fruit.csv", "--target", "fruit", "--out", tmp_path / "fruit",
+                           "--no-plots"], capsys)
+    assert code == 0, err
+    assert "classification (the target holds text), 4 classes" in out and "test accuracy" in out
+    code, out, err = _run(["predict", "--model", tmp_path / "fruit" / "model.json", "--csv", examples / "fruit_new.csv",
+                           "-o", tmp_path / "fruit" / "predictions.csv"], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "fruit" / "predictions.csv")))
+    assert len(rows) == 12 and {r["prediction"] for r in rows} <= {"apple", "lemon", "lime", "orange"}
+    assert list(rows[0]) == ["prediction", "prob_apple", "prob_lemon", "prob_lime", "prob_orange"]
