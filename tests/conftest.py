@@ -5,7 +5,9 @@ variable is set, as it is in `.ci/run`) runs many more examples.
 `deadline=None` everywhere: these machines are noisy, and speed is
 measured in benchmarks/, not in tests.
 """
+import importlib.util
 import os
+import platform
 
 try:
     from hypothesis import HealthCheck, settings
@@ -18,3 +20,11 @@ else:
         suppress_health_check=[HealthCheck.too_slow],
     )
     settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_report_header(config):
+    # Say up front why the PyTorch oracle tests skip on most Pythons (see pyproject's `oracle` extra).
+    if importlib.util.find_spec("torch") is not None:
+        return "torch oracle: installed"
+    return (f"torch oracle: not installed on CPython {platform.python_version()}; the `oracle` extra installs "
+            "torch==2.13.0 (a local wheel) on CPython 3.11 on Linux x86-64 only, so tests that need it skip")
