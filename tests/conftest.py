@@ -1,7 +1,9 @@
 """Shared test setup: Hypothesis profiles.
 
 `default` is fast for local runs; `ci` (chosen when the CI environment
-variable is set, as it is in `.ci/run`) runs many more examples.
+variable is set, as it is in `.ci/run`) runs many more examples; `ci-other`
+is what CI runs on the CPythons other than the main one (see
+scripts/test_pythons.py).  HYPOTHESIS_PROFILE, when set, picks one.
 `deadline=None` everywhere: these machines are noisy, and speed is
 measured in benchmarks/, not in tests.
 """
@@ -19,7 +21,12 @@ else:
         "ci", max_examples=1000, deadline=None, print_blob=True,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "default"))
+    # The other CPythons in CI (scripts/test_pythons.py): 2x the local examples, so five suites fit the CI budget.
+    settings.register_profile(
+        "ci-other", max_examples=200, deadline=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 
 def pytest_report_header(config):

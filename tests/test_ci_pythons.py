@@ -100,3 +100,9 @@ def test_list_mode_uses_this_interpreter_first_and_creates_nothing(tmp_path):
     assert out.returncode == 0
     assert f"CPython {'.'.join(map(str, sys.version_info[:3]))}: {sys.executable} (this interpreter)" in out.stdout
     assert "venv .venv-" not in out.stdout  # the running version is not set up twice
+
+
+def test_other_pythons_run_a_lighter_but_real_hypothesis_profile():
+    settings = pytest.importorskip("hypothesis").settings
+    assert 100 < settings.get_profile("ci-other").max_examples < settings.get_profile("ci").max_examples
+    assert "ci-other" in SCRIPT.read_text(encoding="utf-8")
