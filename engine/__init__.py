@@ -13,7 +13,10 @@ from .graph import formula, topological_order
 from .value import Value, dot, linear
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
 
+from .render import patch_graphviz as _patch_graphviz
+
 __version__ = "0.1.0"
+_patch_graphviz()  # user-made graphviz.Digraphs render via graphviz-pure too, without importing graphviz
 
 
 def __getattr__(name: str):
