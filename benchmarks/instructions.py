@@ -32,7 +32,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # case -> (repeats in run 1, repeats in run 2)
-CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3)}
+CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3),
+         "W1-forward": (1, 4), "W1-nograd": (1, 4)}  # W1's forward alone, recorded / under no_grad
 DEFAULT_CASES = "W1,W2,W3-dot"
 W2_STEPS = 100_000
 DEFAULT_ENGINES = "chainrule,chainrule_gcpaused,float_limit"
@@ -50,6 +51,15 @@ if case == "W1":
     for _ in range(reps):
         loss = None
         m.w1_zero_grad(s); loss = m.w1_forward(s); m.w1_backward(s, loss)
+elif case in ("W1-forward", "W1-nograd"):
+    import engine
+    X, Y = W.moons(); s = m.w1_setup(X, Y, W.init_weights())
+    mode = engine.no_grad if case == "W1-nograd" else engine.enable_grad
+    loss = m.w1_forward(s)
+    for _ in range(reps):
+        loss = None
+        with mode():
+            loss = m.w1_forward(s)
 elif case == "W2":
     for _ in range(reps):
         m.w2({w2_steps})
@@ -61,9 +71,11 @@ else:
 '''
 
 
+ROOT = os.path.dirname(HERE)  # the checkout whose engine is measured (--tree)
+
+
 def count(engine: str, case: str, reps: int) -> int:
-    src = _DRIVER.format(here=HERE, root=os.path.dirname(HERE), engine=engine, case=case, reps=reps,
-                         w2_steps=W2_STEPS)
+    src = _DRIVER.format(here=HERE, root=ROOT, engine=engine, case=case, reps=reps, w2_steps=W2_STEPS)
     with tempfile.TemporaryDirectory() as tmp:
         driver = os.path.join(tmp, "driver.py")
         with open(driver, "w") as f:
@@ -83,7 +95,12 @@ def main(argv=None) -> int:
     ap.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})")
     ap.add_argument("--cases", default=DEFAULT_CASES,
                     help=f"comma-separated of {', '.join(CASES)} (default {DEFAULT_CASES})")
+    ap.add_argument("--tree", default=None,
+                    help="measure the engine/nn of another checkout (e.g. a git worktree of an older commit)")
     args = ap.parse_args(argv)
+    if args.tree:
+        global ROOT
+        ROOT = os.path.abspath(args.tree)
     if shutil.which("valgrind") is None:
         print("instructions.py: valgrind is not installed (Debian: apt-get install valgrind); "
               "the timed benchmarks (run.py) do not need it", file=sys.stderr)

@@ -6,10 +6,12 @@
 >>> round(c.data, 4), round(a.grad, 4), round(b.grad, 4)
 (6.3893, 7.3876, 0.001)
 """
-from .autograd import backward, detect_anomaly, enable_grad, gc_paused, grad, is_grad_enabled, no_grad
-from .errors import AnomalyError, GradcheckError
+from .autograd import backward, grad, topological_order
+from .errors import AnomalyError, GradcheckError, OpError
 from .gradcheck import gradcheck, gradgradcheck, numeric_grad
-from .graph import formula, topological_order
+from .graph import formula
+from .modes import detect_anomaly, enable_grad, fused, gc_paused, is_grad_enabled, no_grad
+from .ops import register_op
 from .value import Value, dot, linear
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
 
@@ -32,7 +34,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-    "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "GradcheckError", "AnomalyError",
+    "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "fused",
+    "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "register_op",
+    "GradcheckError", "AnomalyError", "OpError",
     "topological_order", "formula", "draw_dot", "compile_graph", "Compiled",
 ]

@@ -1,55 +1,88 @@
-"""Thread-local global modes (grad recording, anomaly detection).
+"""The grad modes (no_grad, detect_anomaly, fused): context-local, each with its own state.
 
-Every op must know "record normally?" for *its* thread, and that check is
-on the hottest path there is.  Reading a ``threading.local`` attribute
-costs ~550 machine instructions (callgrind; a whole node costs ~1,500), so
-the ops first read a plain module global, ``_ALL_FAST``, which is True
-while no thread anywhere is inside ``no_grad``/``detect_anomaly``.  Only
-when some thread is do ops fall back to the thread-local check.  Measured:
-~26% less per node created.
+A mode lives in a ``ContextVar``, so every thread and every asyncio task
+sees its own, and each mode saves and restores only its own bit: leaving
+``no_grad`` and ``detect_anomaly`` in any order leaves neither stuck.
 
-``publish_to(namespace)`` registers a globals dict whose ``_ALL_FAST`` is
-kept up to date (value.py's module globals and its generated methods').
+Every op must know "record normally?" on the hottest path there is, so ops
+first read a plain module global, ``_ALL_FAST``: True while no mode is
+entered anywhere.  Only otherwise do they read the ContextVar.
+``publish_to(namespace)`` registers a globals dict (engine.value's, and
+its generated methods') whose ``_ALL_FAST`` is kept up to date.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 
+NO_GRAD = 1   # record no graph: results are leaves
+ANOMALY = 2   # detect_anomaly: check every result
+FUSED = 4     # fused: + and - extend fused sum/dot nodes (engine/fusion.py)
+BITS = {NO_GRAD: "grad disabled", ANOMALY: "anomaly detection", FUSED: "fusion"}
+
+_mode = contextvars.ContextVar("chainrule_mode", default=0)
+get_mode = _mode.get  # bound C method: the cheapest read there is
+_saved = {bit: contextvars.ContextVar(f"chainrule_saved_{bit}", default=()) for bit in BITS}
+_strict_float = contextvars.ContextVar("chainrule_strict_float", default=None)
+
 _lock = threading.Lock()
-_threads_not_fast = 0
+_entered = 0  # mode contexts entered and not yet left, in every thread and task
 _namespaces: list = []
 
 
 def publish_to(namespace: dict) -> None:
-    """Keep ``namespace["_ALL_FAST"]`` equal to "no thread is in a special mode"."""
-    namespace["_ALL_FAST"] = _threads_not_fast == 0
-    _namespaces.append(namespace)
+    """Keep ``namespace["_ALL_FAST"]`` equal to "no mode is entered anywhere"."""
+    with _lock:
+        namespace["_ALL_FAST"] = _entered == 0
+        _namespaces.append(namespace)
 
 
 def _count(delta: int) -> None:
-    global _threads_not_fast
+    global _entered
     with _lock:
-        _threads_not_fast += delta
-        all_fast = _threads_not_fast == 0
+        _entered += delta
+        all_fast = _entered == 0
         for ns in _namespaces:
             ns["_ALL_FAST"] = all_fast
 
 
-class _Mode(threading.local):
-    # Class attributes are the defaults each new thread starts from.
-    grad_enabled = True
-    anomaly = False
-    fast = True  # grad_enabled and not anomaly: ops record normally
-
-    def set(self, *, grad_enabled: bool | None = None, anomaly: bool | None = None) -> None:
-        was_fast = self.fast
-        if grad_enabled is not None:
-            self.grad_enabled = bool(grad_enabled)
-        if anomaly is not None:
-            self.anomaly = bool(anomaly)
-        self.fast = self.grad_enabled and not self.anomaly
-        if self.fast != was_fast:
-            _count(-1 if self.fast else +1)
+def enter(bit: int, on: bool) -> None:
+    """Set mode ``bit`` on or off in this context, saving its previous state (for ``leave``)."""
+    m = _mode.get()
+    saved = _saved[bit]
+    saved.set(saved.get() + (bool(m & bit),))
+    _mode.set((m | bit) if on else (m & ~bit))
+    _count(+1)
 
 
-mode = _Mode()
+def leave(bit: int, who: str) -> None:
+    """Restore mode ``bit`` to what it was at the matching ``enter``."""
+    saved = _saved[bit]
+    stack = saved.get()
+    if not stack:
+        raise RuntimeError(f"{who}.__exit__ was called without a matching __enter__ in this thread/task; "
+                           f"use it as `with {who}():` or as a decorator")
+    saved.set(stack[:-1])
+    m = _mode.get()
+    _mode.set((m | bit) if stack[-1] else (m & ~bit))
+    _count(-1)
+
+
+def is_on(bit: int) -> bool:
+    return bool(_mode.get() & bit)
+
+
+@contextlib.contextmanager
+def strict_float(op: str):
+    """Inside: ``float(value)`` raises, naming ``op`` (a registered op's derivative called with Values)."""
+    token = _strict_float.set(op)
+    try:
+        yield
+    finally:
+        _strict_float.reset(token)
+
+
+def strict_float_op():
+    """The op whose derivative is being called with Values, or None."""
+    return _strict_float.get()

@@ -48,7 +48,8 @@ import pathlib
 import secrets
 from typing import TYPE_CHECKING, Optional, Union
 
-from .graph import _INFIX, _RINFIX
+from . import ops
+from .fusion import Terms
 from .render import Renderer, RendererNotFoundError, find_renderer, use_renderer
 from .value import Value, dot_operands
 
@@ -72,7 +73,6 @@ WALK_LIMIT = 100_000
 RENDER_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 """File suffix -> format used by ``render_to_file`` (``dot`` = DOT source, no renderer)."""
 
-_COMMUTATIVE = {"add", "mul", "sum", "dot"}
 _RECORD_SPECIAL = set('{}|<>"\\')
 _HOT = {"color": "#d7191c", "penwidth": "2.5"}
 
@@ -158,40 +158,60 @@ def _plain(text: str) -> str:
     return "".join(f"\\\\x{ord(ch):02x}" if ch < " " or ch == "\x7f" else ch for ch in text)
 
 
-def _constant(v: Value) -> Optional[float]:
-    """The number operand of a Value-and-number op (``x * 2`` -> 2.0), else None."""
+def _terms(v: Value) -> Optional[list]:
+    """The rows of a fused node's table, ``(sign, operands)`` with one or two operands (Values or
+    numbers) each, or None for a node drawn as one op symbol.
+
+    Fused nodes keep their operands in one of two ways: ``engine.dot`` keeps
+    its two lists (``dot_operands``); nodes fused by ``engine.fused()`` keep
+    a term program (``fusion.Terms``).
+    """
     ctx = v._ctx
-    return ctx if isinstance(ctx, float) and len(v.parents) == 1 else None
-
-
-def _dot_pairs(v: Value) -> list:
-    """The ``(a_i, b_i)`` operand pairs of a fused ``dot`` node, Values and numbers as given."""
+    if type(ctx) is Terms:
+        return [(sign, operands) for _, sign, operands in ctx.expand(v)]
+    if v.op != "dot" or not v.parents:
+        return None
     try:
         a, b = dot_operands(v)
     except ValueError:  # the node kept no lists: every term is a Value times a constant
-        return list(zip(v.parents, v.local_grads))
-    return list(zip(a, b))
+        return [(1.0, pair) for pair in zip(v.parents, v.local_grads)]
+    return [(1.0, pair) for pair in zip(a, b)]
+
+
+def _row_text(sign: float, operands: tuple, digits: int) -> str:
+    """``-3 * 2 = -6`` for a product term, ``- 0.5`` for a plain one."""
+    xs = [x.data if isinstance(x, Value) else x for x in operands]
+    lead = "- " if sign < 0 else ""
+    if len(xs) == 1:
+        return f"{lead or '+ '}{_num(xs[0], digits)}"
+    return f"{lead}{_num(xs[0], digits)} * {_num(xs[1], digits)} = {_num(sign * xs[0] * xs[1], digits)}"
 
 
 def _op_label(v: Value, digits: int) -> str:
-    """What an op node reads: ``*``, ``x - 2``, ``2 ** x``, ``a / b``, ``tanh``..."""
-    op = v.op
-    c = _constant(v)
-    if op in _RINFIX:  # number OP Value
-        return f"{_num(c, digits)} {_RINFIX[op]} x"
-    if op in _INFIX:
-        sym = _INFIX[op]
-        if c is not None:
-            return f"{sym} {_num(c, digits)}" if op in _COMMUTATIVE else f"x {sym} {_num(c, digits)}"
-        return sym if op in _COMMUTATIVE else f"a {sym} b"
-    if op == "neg":
-        return "-x"
-    return op
+    """What an op node reads: ``*``, ``x - 2``, ``2 ** x``, ``a / b``, ``-x``, ``tanh``, a registered name..."""
+    entry = ops.NODE_OPS.get(v.op)
+    if entry is None or entry[0].arity not in (1, 2):
+        return v.op
+    op = entry[0]
+    sym = op.symbol
+    if op.arity == 1:
+        return f"{sym}x" if sym else op.name
+    if len(v.parents) == 2:
+        if op.commutative:
+            return sym or op.name
+        return f"a {sym} b" if sym else f"{op.name}(a, b)"
+    # Value and number: the number in its place
+    _, operands, _ = ops.node_inputs(v)
+    a, b = ("x" if isinstance(o, Value) else _num(o, digits) for o in operands)
+    if op.commutative and sym:
+        return f"{sym} {b if a == 'x' else a}"
+    return f"{a} {sym} {b}" if sym else f"{op.name}({a}, {b})"
 
 
 def _roles(v: Value) -> tuple:
     """Edge labels for the inputs of ``v``: ``("a", "b")`` where operand order matters, else ()."""
-    if len(v.parents) == 2 and v.op not in _COMMUTATIVE:
+    entry = ops.NODE_OPS.get(v.op)
+    if len(v.parents) == 2 and entry is not None and entry[0].arity == 2 and not entry[0].commutative:
         return ("a", "b")
     return ()
 
@@ -226,15 +246,14 @@ class _Inputs:
             return isinstance(x, Value) and bool(x.parents)
 
         self.pairs = None
-        if v.op == "dot" and v.parents:
-            pairs = _dot_pairs(v)
-            idx = range(len(pairs))
-            if len(pairs) > max_inputs:  # results of ops first (an MLP's hidden units), then operand order
-                idx = sorted(sorted(idx, key=lambda i: (not (carries(pairs[i][0]) or carries(pairs[i][1])), i))
-                             [:max_inputs])
-            self.pairs = [(i, pairs[i]) for i in idx]  # (row number, (a_i, b_i))
-            self.values = [x for _, pr in self.pairs for x in pr if isinstance(x, Value)]
-            self.hidden = len(pairs) - len(self.pairs)
+        terms = _terms(v)
+        if terms is not None:
+            idx = range(len(terms))
+            if len(terms) > max_inputs:  # results of ops first (an MLP's hidden units), then operand order
+                idx = sorted(sorted(idx, key=lambda i: (not any(carries(x) for x in terms[i][1]), i))[:max_inputs])
+            self.pairs = [(i, terms[i]) for i in idx]  # (row number, (sign, operands))
+            self.values = [x for _, (_, xs) in self.pairs for x in xs if isinstance(x, Value)]
+            self.hidden = len(terms) - len(self.pairs)
         else:
             ps = v.parents
             idx = range(len(ps))
@@ -441,20 +460,17 @@ def draw_dot(
         hidden = ins.hidden
         if ins.pairs is not None:
             pairs = ins.pairs
-            if summarised:  # rows whose Values were all left out fold into the "more pairs" row
-                pairs = [(k, pr) for k, pr in pairs if any(id(x) in name for x in pr if isinstance(x, Value))]
+            if summarised:  # rows whose Values were all left out fold into the "more terms" row
+                pairs = [(k, t) for k, t in pairs if any(id(x) in name for x in t[1] if isinstance(x, Value))]
                 hidden += len(ins.pairs) - len(pairs)
-            rows = []
-            for k, (a, b) in pairs:
-                ad = a.data if isinstance(a, Value) else a
-                bd = b.data if isinstance(b, Value) else b
-                rows.append(f"<r{k}> {_num(ad, digits)} * {_num(bd, digits)} = {_num(ad * bd, digits)}")
+            rows = [f"<r{k}> {_row_text(sign, xs, digits)}" for k, (sign, xs) in pairs]
             if hidden:
-                rows.append(f"... {hidden} more pair{'s' if hidden != 1 else ''}")
-            g.node(opn, label=" | ".join(["dot"] + rows), shape="record", fontsize="10",
+                what = "pair" if v.op == "dot" else "term"
+                rows.append(f"... {hidden} more {what}{'s' if hidden != 1 else ''}")
+            g.node(opn, label=" | ".join([v.op] + rows), shape="record", fontsize="10",
                    **(_HOT if op_hot else {}))
             hidden = 0  # counted in the table
-            ends = [(x, f"{opn}:r{k}", "") for k, pr in pairs for x in pr if isinstance(x, Value)]
+            ends = [(x, f"{opn}:r{k}", "") for k, (_, xs) in pairs for x in xs if isinstance(x, Value)]
         else:
             g.node(opn, label=_plain(_op_label(v, digits)), shape="ellipse", fontsize="10",
                    width="0.3", height="0.3", margin="0.04", **(_HOT if op_hot else {}))

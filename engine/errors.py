@@ -16,3 +16,7 @@ class GradcheckError(RuntimeError):
     def __init__(self, message: str, report: list | None = None):
         super().__init__(message)
         self.report = report or []
+
+
+class OpError(RuntimeError):
+    """A function given to ``register_op`` failed; the message names the op and its input values."""

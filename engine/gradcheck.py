@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from .autograd import enable_grad, grad, no_grad
+from .autograd import grad
+from .modes import enable_grad, no_grad
 from .errors import GradcheckError
-from .value import Value, _as_float
+from .value import Value, as_float
 
 
 def _call(fn: Callable, xs: Sequence[float], where: str) -> Value:
@@ -47,9 +48,9 @@ def _check_arguments(where: str, fn, inputs, eps, atol, rtol) -> list:
         raise TypeError(f"{where}: fn must be callable, got {type(fn).__name__}")
     if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
         raise TypeError(f"{where}: inputs must be a list of numbers, got {type(inputs).__name__} {inputs!r}")
-    xs = [_as_float(x, f"{where}: inputs[{i}]") for i, x in enumerate(inputs)]
+    xs = [as_float(x, f"{where}: inputs[{i}]") for i, x in enumerate(inputs)]
     for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        v = _as_float(v, f"{where}({name})")
+        v = as_float(v, f"{where}({name})")
         if not (v >= 0.0 and math.isfinite(v)) or (name == "eps" and v == 0.0):
             raise ValueError(f"{where}: {name} must be a finite number {'> 0' if name == 'eps' else '>= 0'}, got {v}")
     return xs

@@ -1,96 +1,112 @@
 """Public graph walkers: the order of a graph's nodes, and a readable formula.
 
 ``draw_dot``, anomaly messages and the Hypothesis strategies use these;
-user code may too.
+user code may too.  Both are iterative, so graphs of any depth are fine.
 """
 from __future__ import annotations
 
-from .value import REFLECTED_BASE, Value, dot_operands
+from . import ops
+from .autograd import topological_order
+from .fusion import Terms
+from .value import Value, dot_operands
 
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
-_RINFIX = {r: _INFIX[base] for r, base in REFLECTED_BASE.items()}  # "rsub": "-", ...
-
-
-def topological_order(root: Value) -> list:
-    """Every Value ``root`` depends on, parents before children, root last.
-
-    Iterative depth-first search (no recursion, so a 1,000,000-deep chain
-    is fine); the order is deterministic (it follows operand order).
-
-    >>> a = Value(1.0, label="a"); b = a * 2.0; c = b + a
-    >>> [v.label or v.op for v in topological_order(c)]
-    ['a', 'mul', 'add']
-    """
-    if not isinstance(root, Value):
-        raise TypeError(f"topological_order: expected a Value, got {type(root).__name__}")
-    order = []
-    state = {}  # node -> 1 while its inputs are being walked, 2 once listed
-    get = state.get
-    stack = [root]
-    while stack:
-        v = stack.pop()
-        st = get(v)
-        if st is None:  # first visit: list v after its inputs
-            state[v] = 1
-            stack.append(v)
-            for p in reversed(v.parents):  # reversed: inputs come out in operand order
-                if get(p) is None:
-                    stack.append(p)
-        elif st == 1:
-            state[v] = 2
-            order.append(v)
-    return order
+__all__ = ["topological_order", "formula", "op_symbol"]
 
 
 def _num(x: float) -> str:
     return f"{x:.4g}"
 
 
+def op_symbol(v: Value) -> str:
+    """How node ``v``'s op is written: its operator symbol (``+``, ``**``, ``-`` for neg) or its name."""
+    entry = ops.NODE_OPS.get(v.op)
+    return (entry[0].symbol if entry is not None else None) or v.op
+
+
 def formula(v, *, max_depth: int = 12, max_len: int = 400) -> str:
     """The expression that produced ``v``, e.g. ``tanh(((a * b) + 1))``.
 
-    Leaves print as their label, or their value if unlabelled.  Deep or
-    huge expressions are cut with ``…`` (shared subexpressions are written
-    out each time they are used).
+    Leaves print as their label, or their value if unlabelled.  Deeper than
+    ``max_depth`` ops, a subexpression prints as its label or ``…``; a
+    formula longer than ``max_len`` characters is cut with ``…`` (shared
+    subexpressions are written out each time they are used, and the work
+    stops at ``max_len``, so any graph is fine).
 
     >>> a = Value(2.0, label="a")
     >>> formula((a * 3.0).tanh())
     'tanh((a * 3))'
     """
+    for name, n, least in (("max_depth", max_depth, 0), ("max_len", max_len, 1)):
+        if type(n) is not int or n < least:
+            raise ValueError(f"formula({name}={n!r}): expected an int >= {least}")
     if not isinstance(v, Value):
+        if type(v) is bool or not isinstance(v, (int, float)):
+            raise TypeError(f"formula: expected a Value or a number, got {type(v).__name__}")
         return _num(float(v))
-    out = _formula(v, max_depth)
-    return out if len(out) <= max_len else out[: max_len - 1] + "…"
-
-
-def _formula(v: Value, depth: int) -> str:
-    if v._prev is None:
-        return v.label or _num(v.data)
-    if depth <= 0:
-        return v.label or "…"
-    d = depth - 1
-    op = v.op
-    ps = v.parents
-    if op in _INFIX:
-        if len(ps) == 2:
-            left, right = _formula(ps[0], d), _formula(ps[1], d)
+    out = []
+    size = 0
+    stack = [(v, max_depth)]
+    while stack and size <= max_len:
+        item = stack.pop()
+        if type(item) is str:
+            out.append(item)
+            size += len(item)
         else:
-            left, right = _formula(ps[0], d), _num(v._ctx)
-        return f"({left} {_INFIX[op]} {right})"
-    if op in _RINFIX:
-        return f"({_num(v._ctx)} {_RINFIX[op]} {_formula(ps[0], d)})"
-    if op == "neg":
-        return f"(-{_formula(ps[0], d)})"
+            stack.extend(reversed(_pieces(*item)))
+    text = "".join(out)
+    if stack or len(text) > max_len:
+        return text[: max_len - 1] + "…"
+    return text
+
+
+def _term(x, depth: int):
+    return (x, depth) if isinstance(x, Value) else _num(x)
+
+
+def _pieces(v: Value, depth: int) -> list:
+    """Node ``v`` as text pieces and (node, depth) items still to write, left to right."""
+    if v._parents is None:
+        return [v.label or _num(v.data)]
+    if depth <= 0:
+        return [v.label or "…"]
+    d = depth - 1
+    ps = v.parents
+    op = v.op
+    if type(v._ctx) is Terms:  # a fused node: its terms with their signs
+        items = []
+        terms = v._ctx.expand(v)
+        for kind, sign, operands in terms[:8]:
+            items.append(" - " if sign < 0 else " + ")
+            items += ([_term(operands[0], d), "*", _term(operands[1], d)] if len(operands) == 2
+                      else [_term(operands[0], d)])
+        if items and items[0] == " + ":
+            items = items[1:]
+        start = [] if v._ctx.start is None else [_num(v._ctx.start)] + ([] if not items or items[0] == " - " else [" + "])
+        return [f"{op}(", *start, *items, ", …)" if len(terms) > 8 else ")"]
     if op == "sum":
-        return "sum(" + ", ".join(_formula(p, d) for p in ps[:8]) + (", …" if len(ps) > 8 else "") + ")"
+        items = [x for p in ps[:8] for x in (", ", (p, d))][1:]
+        return ["sum(", *items, ", …)" if len(ps) > 8 else ")"]
     if op == "dot":
         if v._ctx is not None:
             a, b = dot_operands(v)
-            terms = [f"{formula(x, max_depth=d)}*{formula(w, max_depth=d)}" for x, w in zip(a[:8], b[:8])]
+            pairs = list(zip(a[:8], b[:8]))
             n_terms = len(a)
         else:
-            terms = [f"{_formula(p, d)}*{_num(c)}" for p, c in zip(ps[:8], v.local_grads[:8])]
+            pairs = list(zip(ps[:8], v.local_grads[:8]))
             n_terms = len(ps)
-        more = ", …" if n_terms > 8 else ""
-        return "dot(" + " + ".join(terms) + more + ")"
-    return f"{op}(" + ", ".join(_formula(p, d) for p in ps) + ")"
+        items = []
+        for x, w in pairs:
+            items += [" + ", _term(x, d), "*", _term(w, d)]
+        return ["dot(", *items[1:], ", …)" if n_terms > 8 else ")"]
+    entry = ops.NODE_OPS.get(op)
+    if entry is None:
+        items = [x for p in ps for x in (", ", (p, d))][1:]
+        return [f"{op}(", *items, ")"]
+    record, args, _ = ops.node_inputs(v)
+    shown = [_term(a, d) for a in args]
+    if record.arity == 2 and record.symbol:
+        return ["(", shown[0], f" {record.symbol} ", shown[1], ")"]
+    if record.arity == 1 and record.symbol:
+        return [f"({record.symbol}", shown[0], ")"]
+    items = [x for s in shown for x in (", ", s)][1:]
+    return [f"{record.name}(", *items, ")"]

@@ -97,8 +97,8 @@ from functools import reduce
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import ops as _ops
-from .autograd import no_grad
-from .value import _DUNDER, Value
+from .modes import no_grad
+from .value import Value
 from .value import dot as _engine_dot
 from .value import sum as _engine_sum
 
@@ -154,24 +154,26 @@ class Step(NamedTuple):
     args: tuple
 
 
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**"}
-
-
 def _infix(name: str) -> str:
-    return _INFIX.get(_DUNDER.get(name, ""), "")
+    """The operator symbol of a binary op written with a Python operator (``+``, ``**``), else ``""``."""
+    op = _ops.BINARY.get(name)
+    return op.symbol if op is not None and op.dunder and op.symbol else ""
 
 
 def _py_unary(name: str) -> Callable:
-    # neg/abs are operators on Values (and on tensors); the rest are methods.
-    if name == "neg":
-        return operator.neg
-    if name == "abs":
-        return abs
+    # neg/abs are operators on Values (and on tensors); built-in ops are
+    # methods (x.tanh() works on tensors too); registered ops are called as functions.
+    op = _ops.UNARY[name]
+    if op.dunder:
+        return getattr(operator, op.dunder)
+    if op.user:
+        return op.apply
     return lambda x: getattr(x, name)()
 
 
 def _py_binary(name: str) -> Callable:
-    return getattr(operator, _DUNDER[name])
+    op = _ops.BINARY[name]
+    return getattr(operator, op.dunder) if op.dunder else op.apply
 
 
 def _fold_sum(xs: Sequence) -> Any:
@@ -326,22 +328,23 @@ def _show_step(s: Step, show: Callable, top: bool) -> str:
 # Built-in predicates on the operands' floats; binary ones also get which
 # operands are number constants (pow needs it: see module docstring).
 
-def _pow_ok(a: float, b: float, a_const: bool, b_const: bool) -> bool:
-    if b_const and b == math.floor(b):
-        return b >= 0 or abs(a) >= MARGIN
-    return a >= MARGIN and abs(b) <= 3.0
+_DOMAIN_CODE: dict = {}
 
 
-_UNARY_DOMAINS = {
-    "log": lambda x: x >= MARGIN,
-    "sqrt": lambda x: x >= MARGIN,
-    "relu": lambda x: abs(x) >= MARGIN,
-    "abs": lambda x: abs(x) >= MARGIN,
-}
-_BINARY_DOMAINS = {
-    "div": lambda a, b, ac, bc: abs(b) >= MARGIN,
-    "pow": _pow_ok,
-}
+def _in_op_domain(name: str, vals: list, consts: list) -> bool:
+    """The op record's own domain: text over x (or a, b, a_const, b_const), or a user's predicate."""
+    op = _ops.OPS.get(name)
+    if op is None or op.domain is None:
+        return True
+    if callable(op.domain):
+        return bool(op.domain(*vals))
+    code = _DOMAIN_CODE.get(op.domain)
+    if code is None:
+        code = _DOMAIN_CODE[op.domain] = compile(op.domain, f"<domain of {name}>", "eval")
+    names = dict(zip(op.variables, vals))
+    if len(vals) == 2:
+        names["a_const"], names["b_const"] = consts
+    return bool(eval(code, op.namespace, names))  # noqa: S307 - the op record's own text
 
 
 def _finite_bounded(y: Any) -> bool:
@@ -399,12 +402,8 @@ def _applicable(cfg: _Config, op: str, vals: list, consts: list) -> bool:
     if op in cfg.domains:
         if not cfg.domains[op](*vals):
             return False
-    elif len(vals) == 1 and op in _UNARY_DOMAINS:
-        if not _UNARY_DOMAINS[op](vals[0]):
-            return False
-    elif len(vals) == 2 and op in _BINARY_DOMAINS:
-        if not _BINARY_DOMAINS[op](vals[0], vals[1], consts[0], consts[1]):
-            return False
+    elif not _in_op_domain(op, vals, consts):
+        return False
     f = cfg.unary.get(op) or cfg.binary.get(op) or _value_fn(cfg.extras[op])
     return _well_conditioned(f, vals, [i for i, c in enumerate(consts) if not c])
 

@@ -46,8 +46,9 @@ import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import ops
-from .autograd import _check_grad_args, _postorder  # _postorder: the node order backward()/grad() use
-from .value import REFLECTED_BASE, Value, dot_operands
+from .autograd import check_grad_args, topological_order
+from .fusion import PAIR, Terms
+from .value import Value, dot_operands
 
 __all__ = ["Compiled", "compile_graph"]
 
@@ -57,10 +58,26 @@ __all__ = ["Compiled", "compile_graph"]
 # silently falls back to the helper; tests/test_trace.py checks each
 # replacement against ops.LOCAL.
 INLINE = {
-    "_step(x)": "(1.0 if x > 0.0 else 0.0)",
+    "_step(x)": "(0.0 if x <= 0.0 else 1.0)",
 }
 
-_NAMESPACE = {**ops.FLOAT_HELPERS, "inf": math.inf, "nan": math.nan, "abs": abs, "_sum": sum}
+def _masked_mul(d: float, g: float, masked: bool) -> float:
+    c = d * g
+    return 0.0 if c != c and masked else c
+
+
+_NAMESPACE = {"inf": math.inf, "nan": math.nan, "abs": abs, "_sum": sum, "_masked_mul": _masked_mul}
+
+
+def _namespace() -> dict:
+    """Every name the ops' expressions use (helpers, and registered ops' functions)."""
+    ns = {}
+    for op in ops.UNARY.values():
+        ns.update(op.namespace)
+    for op in ops.BINARY.values():
+        ns.update(op.namespace)
+    ns.update(_NAMESPACE)
+    return ns
 _VAR = re.compile(r"\b([xyab])\b")
 _COUNTER = [0]
 
@@ -146,10 +163,10 @@ class Compiled:
 
 
 def _check_args(root, leaves) -> tuple:
-    leaves = tuple(_check_grad_args(root, leaves, "compile_graph", "root", "leaves"))
+    leaves = tuple(check_grad_args(root, leaves, "compile_graph", "root", "leaves"))
     seen = set()
     for i, v in enumerate(leaves):
-        if v._prev is not None:
+        if v._parents is not None:
             raise ValueError(f"compile_graph: leaves[{i}] is not a leaf (it is the result of op '{v.op}'); "
                              f"pass the Values the graph starts from")
         if v in seen:
@@ -175,14 +192,14 @@ def compile_graph(root: Value, leaves: Sequence[Value]) -> Compiled:
     """
     t0 = time.perf_counter()
     leaves = _check_args(root, leaves)
-    order = _postorder(root) if root._prev is not None else []
+    order = [v for v in topological_order(root) if v._parents is not None]
     slot = {v: f"v{i}" for i, v in enumerate(leaves)}
     # Every leaf the graph reaches must be listed: an unlisted one would be
     # frozen at its trace-time value, silently.
     missing = []
     for v in order:
         for p in v.parents:
-            if p._prev is None and p not in slot:
+            if p._parents is None and p not in slot:
                 missing.append(p)
                 slot[p] = None  # count once
     if missing:
@@ -190,7 +207,7 @@ def compile_graph(root: Value, leaves: Sequence[Value]) -> Compiled:
         name = f"label {ex.label!r}" if ex.label else f"data {ex.data!r}"
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) not in `leaves` "
                          f"(first: {name}); list every leaf (constants belong in ops as numbers)")
-    if root._prev is None and root not in slot:
+    if root._parents is None and root not in slot:
         raise ValueError("compile_graph: root is a leaf that is not in `leaves`")
     for i, v in enumerate(order):
         slot[v] = f"v{len(leaves) + i}"
@@ -211,7 +228,10 @@ def compile_graph(root: Value, leaves: Sequence[Value]) -> Compiled:
         g = "g" + slot[v][1:]
         for p, d in edge:
             gp = "g" + p[1:]
-            if d == "1.0":
+            if type(d) is tuple:  # (derivative, mask): PyTorch masks instead of multiplying (autograd.chain)
+                d, mask = d
+                term = f"_masked_mul({d}, {g}, {mask})"
+            elif d == "1.0":
                 term = g
             elif d == "-1.0":
                 term = f"-{g}"
@@ -243,38 +263,17 @@ def _exec(src: str, name: str, n_nodes: int) -> Callable:
     _COUNTER[0] += 1
     filename = f"<engine.trace #{_COUNTER[0]}: {name}, {n_nodes} nodes>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    ns = dict(_NAMESPACE)
+    ns = _namespace()
     exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own generated code
     return ns[name]
 
 
-def _unary(op: str, x: str, y: str) -> Tuple[str, str]:
-    fwd, d = ops.UNARY[op]
-    d = INLINE.get(d, d)
-    return _subst(fwd, {"x": x}), _subst(d, {"x": x, "y": y})
-
-
 def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
     """(forward expression, [(parent slot, derivative text)]) for one non-leaf node."""
-    op, prev, ctx = v.op, v._prev, v._ctx
+    op, prev, ctx = v.op, v._parents, v._ctx
     y = slot[v]
-    if op in ops.UNARY:
-        p = slot[prev]
-        fwd, d = _unary(op, p, y)
-        return fwd, [(p, d)]
-    if op in ops.BINARY or op in REFLECTED_BASE:
-        base = REFLECTED_BASE.get(op, op)
-        f, da, db = ops.BINARY[base]
-        if type(prev) is tuple:
-            a, b = slot[prev[0]], slot[prev[1]]
-            names = {"a": a, "b": b, "y": y}
-            return _subst(f, names), [(a, _subst(da, names)), (b, _subst(db, names))]
-        p = slot[prev]
-        if op == base:  # Value OP number (also number + / * Value: same forward, same partial)
-            names = {"a": p, "b": _const(ctx), "y": y}
-            return _subst(f, names), [(p, _subst(da, names))]
-        names = {"a": _const(ctx), "b": p, "y": y}  # number OP Value: rsub, rdiv, rpow
-        return _subst(f, names), [(p, _subst(db, names))]
+    if type(ctx) is Terms:  # a fused node: its terms added in order, as at record time
+        return _fused_code(v, slot)
     if op == "sum":  # engine.sum: total = start; total += each term, in order
         # numbers among the terms are kept in _ctx as (start, terms); else start 0.0, terms = parents
         start, items = v._ctx if type(v._ctx) is tuple else (0.0, prev)
@@ -282,7 +281,21 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
         return _const(start) + " + " + " + ".join(terms), [(slot[p], "1.0") for p in prev]
     if op == "dot":
         return _dot_code(v, slot)
-    raise TypeError(f"compile_graph: op '{op}' has no rule in engine.ops (cannot trace it)")
+    if op not in ops.NODE_OPS:
+        raise TypeError(f"compile_graph: op '{op}' has no record in engine.ops (cannot trace it)")
+    record, args, reflected = ops.node_inputs(v)
+    names = {"y": y}
+    for var, a in zip(record.variables, args):
+        names[var] = slot[a] if isinstance(a, Value) else _const(a)
+    fwd = _subst(record.forward, names)
+    ders = [_subst(INLINE.get(d, d), names) for d in record.derivatives]
+    if record.masks:
+        ders = [(d, _subst(m, names)) for d, m in zip(ders, record.masks)]
+    if record.arity == 1:
+        return fwd, [(names["x"], ders[0])]
+    if type(prev) is tuple:
+        return fwd, [(names["a"], ders[0]), (names["b"], ders[1])]
+    return fwd, [(names["b"], ders[1])] if reflected else [(names["a"], ders[0])]
 
 
 # Python 3.12+ sum() of floats is compensated (Neumaier); engine.dot uses it.
@@ -290,7 +303,7 @@ _COMPENSATED_SUM = sys.version_info >= (3, 12)
 
 
 def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
-    ctx, prev, local = v._ctx, v._prev, v._local
+    ctx, prev, local = v._ctx, v._parents, v._local
 
     def name(u) -> str:
         return slot[u] if isinstance(u, Value) else _const(u)
@@ -302,7 +315,7 @@ def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
             expr = "_sum((" + ", ".join(terms) + ",))"
         else:  # sum() starts from int 0: 0 + t == t (signed zero aside)
             expr = " + ".join(terms)
-        # parents in _prev order: all of a (d = b_i), then b's Values (d = a_j)
+        # parents in _parents order: all of a (d = b_i), then b's Values (d = a_j)
         edges = [(slot[x], name(w)) for x, w in zip(a, b)]
         edges += [(slot[w], slot[x]) for x, w in zip(a, b) if isinstance(w, Value)]
         return expr, edges
@@ -320,3 +333,21 @@ def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
     terms = [f"{slot[p]} * {_const(c)}" for p, c in zip(prev, local)]
     edges = [(slot[p], _const(c)) for p, c in zip(prev, local)]
     return "0.0 + " + " + ".join(terms), edges
+
+
+def _fused_code(v: Value, slot: dict) -> Tuple[str, list]:
+    """A fused node (engine/fusion.py): start, then each term added or subtracted, left to right."""
+    ctx = v._ctx
+    expr = [] if ctx.start is None else [_const(ctx.start)]
+    edges = []
+    local = v._local
+    for kind, sign, operands in ctx.expand(v):
+        names = [slot[u] if isinstance(u, Value) else _const(u) for u in operands]
+        term = " * ".join(names)
+        expr.append(("- " if sign < 0 else "+ ") + term if expr else term)
+        if kind == PAIR:
+            a, b = names
+            edges += [(a, b if sign > 0 else f"-{b}"), (b, a if sign > 0 else f"-{a}")]
+        elif len(operands) == 2 or isinstance(operands[0], Value):  # SCALED or PLAIN: the recorded constant
+            edges.append((names[0], _const(local[len(edges)])))
+    return " ".join(expr), edges

@@ -1,6 +1,6 @@
 """``Value``: one float plus the node that made it.
 
-Operators and methods are generated from the op table in ``engine.ops``
+Operators and methods are generated from the op records in ``engine.ops``
 (see ``_generate`` below), so each op's forward and local derivative are
 written exactly once.
 
@@ -10,19 +10,18 @@ nothing for the cyclic garbage collector to chase):
 * ``data``   the float value;
 * ``grad``   d(root)/d(this), filled in by ``backward()``;
 * ``label``, ``op``  names for people (``op`` is ``""`` for leaves);
-* ``_prev``  the parent Values: ``None`` for a leaf, the parent itself for a
-  one-parent node, or a tuple for two or more parents;
+* ``_parents``  the parent Values: ``None`` for a leaf, the parent itself for
+  a one-parent node, or a tuple for two or more parents (read it as
+  ``.parents``, always a tuple);
 * ``_local`` the local derivative(s) d(this)/d(parent) as floats, computed
-  at forward time, laid out like ``_prev``;
-* ``_ctx``   what ``grad(create_graph=True)`` needs to rebuild the local
-  derivatives as Values: the constant operand of a Value-and-number op,
-  the input lists of ``dot`` (see ``dot_operands``), else ``None``; for a
-  ``sum`` with numbers among its terms, ``(start, terms in order)`` so a
-  replay (engine.trace) adds them in the same order.
+  at forward time, laid out like ``_parents`` (read it as ``.local_grads``);
+* ``_ctx``   the number operand of a Value-and-number op (``x * 2.0``); the
+  input lists of ``dot`` (see ``dot_operands``); for a ``sum`` with numbers
+  among its terms, ``(start, terms in order)``; else ``None``.
 
 Why a bare parent instead of a 1-tuple: a one-parent node (``tanh``,
-``x * 2.0``) then holds no tuples at all, ~128 bytes less per node (measured
-264 -> 136 bytes for a tanh node on CPython 3.11).
+``x * 2.0``) then holds no tuple at all: 136 instead of 264 bytes for a tanh
+node on CPython 3.11.
 """
 from __future__ import annotations
 
@@ -33,18 +32,18 @@ import numbers
 from operator import mul as _mul
 from typing import Iterable, Sequence, Union
 
-from . import ops
-from ._state import mode as _mode
-from ._state import publish_to as _publish_to
+from . import _state, ops
 from .errors import AnomalyError
 
 Number = Union[int, float]
 _new = object.__new__
 _builtin_sum = builtins.sum  # this module defines engine.sum
 _isfinite = math.isfinite
+_get_mode = _state.get_mode
+_NO_GRAD, _ANOMALY, _FUSED = _state.NO_GRAD, _state.ANOMALY, _state.FUSED
 
 
-def _as_float(x, where: str) -> float:
+def as_float(x, where: str) -> float:
     """A user-supplied number as a float, or raise a clear error."""
     t = type(x)
     if t is float:
@@ -69,7 +68,7 @@ def _const_operand(x):
         return x
     if t is bool or not isinstance(x, numbers.Real):
         return None
-    return _as_float(x, "Value operator")
+    return as_float(x, "Value operator")
 
 
 def _compare_operand(x):
@@ -82,24 +81,21 @@ class _ValueType(type):
     """Value's metaclass.  ``Value(data, label="")`` runs ``__call__`` below.
 
     Why a metaclass: ops make millions of nodes, and a class with no Python
-    ``__init__`` can be instantiated by ``type.__call__`` entirely in C
-    (object_new + object_init, no argument tuple).  ``_alloc = type.__call__
-    .__get__(Value)`` makes a bare node for ~290 fewer instructions than
-    ``object.__new__(Value)`` (measured 1,088 -> 797 instructions per call,
-    with the free, on CPython 3.11): W2 of benchmarks/ 6,926 -> 6,349
-    instructions per step, W1 93.1 -> 91.2 M.  So the user-facing
+    ``__init__`` is instantiated by ``type.__call__`` entirely in C
+    (``_alloc`` below): ~290 fewer instructions per node than
+    ``object.__new__(Value)`` on CPython 3.11.  So the user-facing
     constructor, with its checks, lives here instead of in ``Value.__init__``.
     """
 
     def __call__(cls, data: Number, label: str = "") -> Value:
         v = _alloc() if cls is Value else _new(cls)  # a subclass gets the same slots filled
-        v.data = _as_float(data, "Value(data)")
+        v.data = as_float(data, "Value(data)")
         if type(label) is not str:
             raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
         v.grad = 0.0
         v.label = label
         v.op = ""
-        v._prev = None
+        v._parents = None
         v._local = None
         v._ctx = None
         return v
@@ -119,7 +115,7 @@ class Value(metaclass=_ValueType):
     """
 
     # No __init__: construction is _ValueType.__call__ (see why there).
-    __slots__ = ("data", "grad", "label", "op", "_prev", "_local", "_ctx")
+    __slots__ = ("data", "grad", "label", "op", "_parents", "_local", "_ctx")
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -144,6 +140,12 @@ class Value(metaclass=_ValueType):
         return self.data
 
     def __float__(self) -> float:
+        op = _state.strict_float_op()
+        if op is not None:
+            raise TypeError(
+                f"grad(create_graph=True): the derivative of op {op!r} turned a Value into a float (a math.* "
+                f"function or float() on it), so it cannot be differentiated again; write it with Value "
+                f"operations (x.exp(), x.tanh(), 1 / (1 + (-x).exp()), ...), or do not ask for create_graph")
         return self.data
 
     def __pos__(self) -> "Value":
@@ -172,11 +174,10 @@ class Value(metaclass=_ValueType):
         o = _compare_operand(other)
         return NotImplemented if o is None else self.data >= o
 
-
     @property
     def parents(self) -> tuple:
         """The Values this one was computed from, in operand order (``()`` for a leaf)."""
-        p = self._prev
+        p = self._parents
         if p is None:
             return ()
         return p if type(p) is tuple else (p,)
@@ -188,6 +189,20 @@ class Value(metaclass=_ValueType):
         if d is None:
             return ()
         return d if type(d) is tuple else (d,)
+
+    # micrograd's names, so code written for micrograd can read a graph:
+    @property
+    def _prev(self) -> tuple:
+        """The distinct parents, in operand order (micrograd's ``_prev``; see ``parents``)."""
+        return tuple(dict.fromkeys(self.parents))
+
+    @property
+    def _op(self) -> str:
+        """The op as a short label: its symbol (``+``, ``*``...) or name (micrograd's ``_op``)."""
+        entry = ops.NODE_OPS.get(self.op)
+        if entry is None:
+            return self.op
+        return entry[0].symbol or self.op
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Backpropagate from this Value: every Value it depends on gets ``.grad``.
@@ -209,25 +224,25 @@ _alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType
 _ValueType.__call__.__qualname__ = "Value"
 
 
-def _leaf(y: float) -> Value:
+def new_leaf(y: float) -> Value:
     v = _alloc()
     v.data = y
     v.grad = 0.0
     v.label = ""
     v.op = ""
-    v._prev = None
+    v._parents = None
     v._local = None
     v._ctx = None
     return v
 
 
-def _node(y: float, op: str, prev, local, ctx) -> Value:
+def new_node(y: float, op: str, parents, local, ctx) -> Value:
     v = _alloc()
     v.data = y
     v.grad = 0.0
     v.label = ""
     v.op = op
-    v._prev = prev
+    v._parents = parents
     v._local = local
     v._ctx = ctx
     return v
@@ -243,144 +258,220 @@ def _check_anomaly(op: str, args: tuple, y: float) -> None:
         )
 
 
-def _slow_unary(name: str, x: Value, y: float) -> Value:
-    """Op result when not on the fast path: under no_grad or detect_anomaly."""
-    if _mode.anomaly:
-        _check_anomaly(name, (x,), y)
-    if not _mode.grad_enabled:
-        return _leaf(y)
-    (d,) = ops.LOCAL[name](x.data, y)
-    return _node(y, name, x, d, None)
+def _slow_unary(op: ops.Op, x: Value, y: float, m: int) -> Value:
+    """An op's result when some mode is on in this context (see engine/_state.py)."""
+    if m & _ANOMALY:
+        _check_anomaly(op.name, (x,), y)
+    if m & _NO_GRAD:
+        return new_leaf(y)
+    (d,) = op.float_local(x.data, y)
+    return new_node(y, op.name, x, d, None)
 
 
-def _slow_binary(name: str, op: str, a, b, y: float) -> Value:
-    """Like ``_slow_unary`` for binary ops; ``a``/``b`` are Values or floats."""
-    if _mode.anomaly:
-        _check_anomaly(op, (a, b), y)
-    if not _mode.grad_enabled:
-        return _leaf(y)
+def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
+    """Like ``_slow_unary`` for binary ops; ``a``/``b`` (in op order) are Values or floats."""
+    if m & _ANOMALY:
+        _check_anomaly(op.reflected if isinstance(b, Value) and not isinstance(a, Value) else op.name, (a, b), y)
+    if m & _NO_GRAD:
+        return new_leaf(y)
+    if m & _FUSED and op.name in FUSABLE:
+        return _combine(op.name, a, b, y)
     a_is_v = isinstance(a, Value)
     b_is_v = isinstance(b, Value)
-    da, db = ops.LOCAL[name](a.data if a_is_v else a, b.data if b_is_v else b, y)
+    da, db = op.float_local(a.data if a_is_v else a, b.data if b_is_v else b, y)
     if a_is_v and b_is_v:
-        return _node(y, op, (a, b), (da, db), None)
+        return new_node(y, op.name, (a, b), (da, db), None)
     if a_is_v:
-        return _node(y, op, a, da, b)
-    return _node(y, op, b, db, a)
+        return new_node(y, op.name, a, da, b)
+    return new_node(y, op.reflected, b, db, a)
 
 
 # ---------------------------------------------------------------------------
-# Code generation from the op table.
+# Code generation from the op records.
 #
-# Why generate source instead of looking the op up at call time: the table
+# Why generate source instead of looking the op up at call time: the record's
 # expressions are pasted into each method body, so ``x.tanh()`` costs one
-# Python call instead of three (method + forward + derivative) — measured
-# ~1.9x faster for unary ops and ~1.6x for binary ops on CPython 3.11.
+# Python call instead of three (method + forward + derivative): ~1.9x faster
+# for unary ops and ~1.6x for binary ops on CPython 3.11.  Under no_grad the
+# method makes a leaf right there, without the derivative: the W1 forward
+# runs ~2x faster than recording it.
+
+# When some mode is on in this context, the bits that change what an op does
+# (fused changes only + and -).
+_OFF_PATH = '''    if not _ALL_FAST:
+        m = _get_mode()
+        if m & {bits}:
+            if m == 1:  # no_grad: a leaf, no derivative
+                v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = ""
+                v._parents = None; v._local = None; v._ctx = None
+                return v
+{fused}            return {slow}
+'''
+_FUSED_PATH = '''            if m == 4:  # fused(): extend a fused sum (engine/fusion.py)
+                return _combine("{name}", {args}, y)
+'''
 
 _UNARY_TEMPLATE = '''
-def _op_{name}(self):
+def {fn}(self):
     x = self.data
     y = {fwd}
-    if _ALL_FAST or _mode.fast:
-        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
-        v._prev = self; v._local = {d}; v._ctx = None
-        return v
-    return _slow_unary("{name}", self, y)
+{off}    v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+    v._parents = self; v._local = {d}; v._ctx = None
+    return v
 '''
 
 _BINARY_TEMPLATE = '''
-def {method}(self, other):
+def {fn}(self, other):
     a = self.data
     if type(other) is float:  # checked first: cheaper than isinstance (-5% for x * 2.0)
         b = other
     elif isinstance(other, Value):
         b = other.data
         y = {fwd}
-        if _ALL_FAST or _mode.fast:
-            v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
-            v._prev = (self, other); v._local = ({da}, {db}); v._ctx = None
-            return v
-        return _slow_binary("{name}", "{name}", self, other, y)
+{off_vv}        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+        v._parents = (self, other); v._local = ({da}, {db}); v._ctx = None
+        return v
     else:
         b = _const_operand(other)
         if b is None:
-            return NotImplemented
+            {bad}
     y = {fwd}
-    if _ALL_FAST or _mode.fast:
-        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
-        v._prev = self; v._local = {da}; v._ctx = b
-        return v
-    return _slow_binary("{name}", "{name}", self, b, y)
+{off_vc}    v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
+    v._parents = self; v._local = {da}; v._ctx = b
+    return v
 '''
 
 # number OP Value: Python calls Value.__rOP__(value, number).  Commutative ops
-# keep their name; sub/div/pow get PyTorch's names rsub/rdiv/rpow so the
-# operand order is recoverable from (op, parent, _ctx).
+# keep their name; others get PyTorch's names rsub/rdiv/rpow so the operand
+# order is recoverable from (op, parent, _ctx).
 _REFLECTED_TEMPLATE = '''
-def {method}(self, other):
+def {fn}(self, other):
     b = self.data
     a = other if type(other) is float else _const_operand(other)
     if a is None:
-        return NotImplemented
+        {bad}
     y = {fwd}
-    if _ALL_FAST or _mode.fast:
-        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{rname}"
-        v._prev = self; v._local = {db}; v._ctx = a
-        return v
-    return _slow_binary("{name}", "{rname}", a, self, y)
+{off}    v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{rname}"
+    v._parents = self; v._local = {db}; v._ctx = a
+    return v
 '''
-
-REFLECTED_NAME = {"add": "add", "mul": "mul", "sub": "rsub", "div": "rdiv", "pow": "rpow"}
-REFLECTED_BASE = {r: name for name, r in REFLECTED_NAME.items() if r != name}  # "rsub" -> "sub", ...
-_DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv", "pow": "pow"}
-_UNARY_DUNDER = {"neg": "__neg__", "abs": "__abs__"}
 
 
 def _compile(src: str, filename: str, ns: dict) -> None:
     """exec generated source, registered in linecache so ``inspect.getsource``,
     Jupyter's ``Value.tanh??`` and tracebacks show the generated code."""
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own table
+    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own records
 
 
-def _doc(name: str) -> str:
-    if name in ops.UNARY:
-        fwd, d = ops.UNARY[name]
-        return f"{ops.DOCS.get(name, name)}\n\nforward: y = {fwd}    local derivative: dy/dx = {d}    (engine/ops.py)"
-    fwd, da, db = ops.BINARY[name]
-    return (f"{ops.DOCS.get(name, name)}\n\nforward: y = {fwd}    local derivatives: dy/da = {da}, "
-            f"dy/db = {db}    (engine/ops.py)")
+def _doc(op: ops.Op) -> str:
+    if op.user:
+        return f"{op.doc}\n\n(registered with engine.register_op)"
+    if op.arity == 1:
+        return (f"{op.doc}\n\nforward: y = {op.forward}    local derivative: dy/dx = {op.derivatives[0]}"
+                f"    (engine/ops.py)")
+    da, db = op.derivatives
+    return (f"{op.doc}\n\nforward: y = {op.forward}    local derivatives: dy/da = {da}, dy/db = {db}"
+            f"    (engine/ops.py)")
 
 
-def _generate() -> None:
-    ns = {"Value": Value, "_alloc": _alloc, "_mode": _mode, "_slow_unary": _slow_unary,
-          "_slow_binary": _slow_binary, "_const_operand": _const_operand, **ops.FLOAT_HELPERS}
-    _publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
-    for name, (fwd, d) in ops.UNARY.items():
-        _compile(_UNARY_TEMPLATE.format(name=name, fwd=fwd, d=d), f"<engine.ops: {name}>", ns)
-        fn = ns[f"_op_{name}"]  # prefixed: a method named e.g. `abs` must not shadow the builtin in ns
-        fn.__name__ = name
-        fn.__doc__ = _doc(name)
-        fn.__qualname__ = f"Value.{name}"
-        setattr(Value, name, fn)  # x.tanh(), x.abs(), x.neg() ...
-        if name in _UNARY_DUNDER:  # ... and abs(x), -x
-            setattr(Value, _UNARY_DUNDER[name], fn)
-    for name, (fwd, da, db) in ops.BINARY.items():
-        dunder = _DUNDER[name]
-        src = _BINARY_TEMPLATE.format(method=f"__{dunder}__", name=name, fwd=fwd, da=da, db=db)
-        src += _REFLECTED_TEMPLATE.format(method=f"__r{dunder}__", name=name,
-                                          rname=REFLECTED_NAME[name], fwd=fwd, db=db)
-        _compile(src, f"<engine.ops: {name}>", ns)
-        for method in (f"__{dunder}__", f"__r{dunder}__"):
-            fn = ns[method]
-            fn.__doc__ = _doc(name)
-            fn.__qualname__ = f"Value.{method}"
-            setattr(Value, method, fn)
+def _off(bits: int, slow: str, indent: str = "", fused: str = "") -> str:
+    text = _OFF_PATH.format(bits=bits, slow=slow, fused=fused)
+    return "".join(indent + line + "\n" for line in text.splitlines())
+
+
+def _generate(op: ops.Op) -> None:
+    """Compile ``op``'s record into Value methods and ``op.apply`` (called for every op, see ops.on_define)."""
+    ns = dict(op.namespace)
+    ns.update({"Value": Value, "_alloc": _alloc, "_get_mode": _get_mode, "_OP": op,
+               "_slow_unary": _slow_unary, "_slow_binary": _slow_binary, "_const_operand": _const_operand,
+               "_bad_operand": _bad_operand, "_combine": _combine})
+    _generated.append(ns)
+    _state.publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
+    name = op.name
+    filename = f"<engine.ops: {name}>"
+    if op.arity == 1:
+        src = _UNARY_TEMPLATE.format(fn="_op", name=name, fwd=op.forward, d=op.derivatives[0],
+                                     off=_off(3, "_slow_unary(_OP, self, y, m)"))
+        _compile(src, filename, ns)
+        method = _finish(ns["_op"], op, name)
+        if op.method:
+            setattr(Value, name, method)  # x.tanh(), x.abs(), x.neg() ...
+        if op.dunder:                     # ... and abs(x), -x
+            setattr(Value, f"__{op.dunder}__", method)
+
+        def apply(x):
+            if isinstance(x, Value):
+                return method(x)
+            return Value(op.float_forward(as_float(x, f"{name}(x)")))
+    else:
+        da, db = op.derivatives
+        fusable = name in FUSABLE
+        bits = 7 if fusable else 3
+
+        def fused(args: str) -> str:
+            return _FUSED_PATH.format(name=name, args=args) if fusable else ""
+        bad = "return NotImplemented" if op.dunder else f"return _bad_operand({name!r}, other)"
+        src = _BINARY_TEMPLATE.format(
+            fn="_op", name=name, fwd=op.forward, da=da, db=db, bad=bad,
+            off_vv=_off(bits, "_slow_binary(_OP, self, other, y, m)", "    ", fused("self, other")),
+            off_vc=_off(bits, "_slow_binary(_OP, self, b, y, m)", "", fused("self, b")))
+        src += _REFLECTED_TEMPLATE.format(fn="_rop", rname=op.reflected, fwd=op.forward, db=db, bad=bad,
+                                          off=_off(bits, "_slow_binary(_OP, a, self, y, m)", "", fused("a, self")))
+        _compile(src, filename, ns)
+        method = _finish(ns["_op"], op, f"__{op.dunder}__" if op.dunder else name)
+        reflected = _finish(ns["_rop"], op, f"__r{op.dunder}__" if op.dunder else f"_r{name}")
+        if op.dunder:
+            setattr(Value, f"__{op.dunder}__", method)
+            setattr(Value, f"__r{op.dunder}__", reflected)
+        elif op.method:
+            setattr(Value, name, method)  # a.maximum(b)
+
+        def apply(a, b):
+            if isinstance(a, Value):
+                out = method(a, b)
+            elif isinstance(b, Value):
+                out = reflected(b, a)
+            else:
+                out = Value(op.float_forward(as_float(a, f"{name}(a, b): a"), as_float(b, f"{name}(a, b): b")))
+            if out is NotImplemented:
+                _bad_operand(name, b if isinstance(a, Value) else a)
+            return out
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = method.__doc__
+    op.apply = apply
+
+
+def _finish(fn, op: ops.Op, name: str):
+    fn.__name__ = name
+    fn.__qualname__ = f"Value.{name}"
+    fn.__doc__ = _doc(op)
+    return fn
+
+
+def _bad_operand(op: str, other):
+    raise TypeError(f"{op}: expected a Value or a number as the other operand, got {type(other).__name__} "
+                    f"{other!r}"[:300])
+
+
+# Ops engine/fusion.py combines inside fused(); it installs its combine() below
+# when it is imported (it builds on Value, so it cannot be imported here).
+FUSABLE = frozenset({"add", "sub"})
+_combine = None
+_generated: list = []  # the namespaces of generated methods
+
+
+def use_fusion(combine) -> None:
+    """Called by engine/fusion.py: the function ``a + b`` / ``a - b`` call inside fused()."""
+    global _combine
+    _combine = combine
+    for ns in _generated:
+        ns["_combine"] = combine
 
 
 _ALL_FAST = True  # kept up to date by _state.publish_to
-_publish_to(globals())  # engine.sum / engine.dot read _ALL_FAST too
-_generate()
+_state.publish_to(globals())  # engine.sum / engine.dot read _ALL_FAST too
+ops.on_define(_generate)
 
 
 # ---------------------------------------------------------------------------
@@ -398,7 +489,7 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
     """
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"engine.sum: expected an iterable of Values/numbers, got {type(values).__name__}")
-    total = start = _as_float(start, "engine.sum(start)")
+    total = start = as_float(start, "engine.sum(start)")
     prev = []
     append = prev.append
     items = None  # every term in order, kept only once a number shows up (see below)
@@ -411,20 +502,20 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
         else:
             t = type(v)
             if t is not float:
-                v = _as_float(v, f"engine.sum: element {i}")
+                v = as_float(v, f"engine.sum: element {i}")
             total += v
             if items is None:
                 items = prev[:]
             items.append(v)
-    if not prev or (not (_ALL_FAST or _mode.fast) and _unrecorded("sum", prev, total)):
-        return _leaf(total)
+    if not prev or (not _ALL_FAST and _unrecorded("sum", prev, total)):
+        return new_leaf(total)
     prev = tuple(prev)
     # With numbers among the terms (or a start), _ctx keeps (start, terms in
     # order) so a replay (engine.trace) can add them in the same order and
     # get the same float bits; an all-Values sum keeps nothing extra.
     keep = items is not None or start != 0.0 or math.copysign(1.0, start) < 0.0  # -0.0 too: -0.0 + -0.0 is -0.0
     ctx = (start, tuple(prev if items is None else items)) if keep else None
-    return _node(total, "sum", prev, (1.0,) * len(prev), ctx)
+    return new_node(total, "sum", prev, (1.0,) * len(prev), ctx)
 
 
 def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
@@ -465,17 +556,17 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
             if len(bd) == k:
                 bd += b[k:]
                 y = _builtin_sum(map(_mul, ad, bd))
-                if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
-                    return _leaf(y)
-                return _node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
+                if not _ALL_FAST and _unrecorded("dot", a, y):
+                    return new_leaf(y)
+                return new_node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
         else:
             bd = [w.data for w in b if type(w) is Value]
             if len(bd) == n:
                 y = _builtin_sum(map(_mul, ad, bd))
-                if not (_ALL_FAST or _mode.fast) and _unrecorded("dot", a, y):
-                    return _leaf(y)
+                if not _ALL_FAST and _unrecorded("dot", a, y):
+                    return new_leaf(y)
                 # prev is a then b, so create_graph pairs a[i] with prev[n + i]: ctx = n
-                return _node(y, "dot", (*a, *b), (*bd, *ad), n)
+                return new_node(y, "dot", (*a, *b), (*bd, *ad), n)
     # General path: any mix of Values and numbers.
     prev = []
     local = []
@@ -495,20 +586,20 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
                 addp(x); addl(wd); addp(w); addl(xd)
                 pairs = True
             else:
-                wd = w if type(w) is float else _as_float(w, f"engine.dot: b[{i}]")
+                wd = w if type(w) is float else as_float(w, f"engine.dot: b[{i}]")
                 addp(x); addl(wd)
         else:
-            xd = x if type(x) is float else _as_float(x, f"engine.dot: a[{i}]")
+            xd = x if type(x) is float else as_float(x, f"engine.dot: a[{i}]")
             if isinstance(w, Value):
                 wd = w.data
                 addp(w); addl(xd)
             else:
-                wd = w if type(w) is float else _as_float(w, f"engine.dot: b[{i}]")
+                wd = w if type(w) is float else as_float(w, f"engine.dot: b[{i}]")
                 pairs = True
         y += xd * wd
-    if not prev or (not (_ALL_FAST or _mode.fast) and _unrecorded("dot", prev, y)):
-        return _leaf(y)
-    return _node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
+    if not prev or (not _ALL_FAST and _unrecorded("dot", prev, y)):
+        return new_leaf(y)
+    return new_node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
 
 
 
@@ -572,6 +663,9 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         row_data.append(ad if n and len(ad) == n else None)
     head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
     head_k = -1
+    m = 0 if _ALL_FAST else _get_mode()
+    record = not (m & (_NO_GRAD | _ANOMALY))
+    values_only = m & (_NO_GRAD | _ANOMALY) == _NO_GRAD  # no_grad: leaves with the same numbers, no tuples
     out = []
     for s, x in enumerate(batch):
         xs = _sample(x, s)
@@ -587,12 +681,16 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             k -= 1
         head = tuple(xs[:k])
         xd = [v.data for v in head if type(v) is Value]
-        if not n or not (_ALL_FAST or _mode.fast) or len(xd) != k:
+        if not n or len(xd) != k or not (record or values_only):
             for i, v in enumerate(xs):  # name a bad entry here rather than as dot's b[i]
                 _check_entry(v, f"inputs[{s}][{i}]")
-            out.append([dot(row, xs) for row in rows])  # general mixes, no_grad, anomaly checks
+            out.append([dot(row, xs) for row in rows])  # general mixes, anomaly checks
             continue
         xd += xs[k:]
+        if values_only:  # the sums dot() would compute, as leaves
+            out.append([new_leaf(_builtin_sum(map(_mul, ad, xd))) if ad is not None else dot(row, xs)
+                        for row, ad in zip(rows, row_data)])
+            continue
         xd_t = tuple(xd)  # d/d(row) of every node of this input: one shared tuple
         if k != head_k:  # d/d(input Values) = the row's first k floats, as tuples, per k
             head_k = k
@@ -610,10 +708,10 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             v.label = ""
             v.op = "dot"
             if k:
-                v._prev = row + head
+                v._parents = row + head
                 v._local = xd_t + adk
             else:
-                v._prev = row
+                v._parents = row
                 v._local = xd_t
             v._ctx = n
             add(v)
@@ -644,17 +742,17 @@ def dot_operands(v: Value) -> tuple:
     """The two input lists of a ``dot`` node, Values and numbers as given.
 
     Layouts (``n`` = list length):
-    * ``_ctx`` is an int n: ``_prev`` is all of ``a`` then the Values of ``b``,
+    * ``_ctx`` is an int n: ``_parents`` is all of ``a`` then the Values of ``b``,
       which are its first entries; ``b``'s remaining entries are constants,
       readable from ``_local[i]`` (= d/d a_i = b_i);
     * ``_ctx`` is ``(a, b)``: the lists themselves (general mixes);
-    * ``_ctx`` is None: ``_prev`` are the Values of ``a`` and ``b`` and every
+    * ``_ctx`` is None: ``_parents`` are the Values of ``a`` and ``b`` and every
       partial is a constant (no Value-Value or number-number pair), the lists
       are not kept.
     """
     ctx = v._ctx
     if type(ctx) is int:
-        prev, local = v._prev, v._local
+        prev, local = v._parents, v._local
         m = len(prev) - ctx  # how many of b are Values
         return prev[:ctx], prev[ctx:] + local[m:ctx]
     if ctx is None:
@@ -665,6 +763,7 @@ def dot_operands(v: Value) -> tuple:
 
 def _unrecorded(op: str, inputs, y: float) -> bool:
     """Off the fast path: check for anomalies; True when no graph is recorded (no_grad)."""
-    if _mode.anomaly:
+    m = _get_mode()
+    if m & _ANOMALY:
         _check_anomaly(op, tuple(inputs), y)
-    return not _mode.grad_enabled
+    return bool(m & _NO_GRAD)

@@ -151,20 +151,20 @@ def test_every_op_form_and_sharing_is_drawn():
     assert want <= seen, f"never drawn: {want - seen}"
 
 
-def test_a_new_table_row_is_drawn_automatically(monkeypatch):
-    # A new UNARY row (here "square"), as engine.value would compile it.
-    monkeypatch.setitem(ops.UNARY, "square", ("x * x", "2.0 * x"))
-    monkeypatch.setitem(ops.FORWARD, "square", lambda x: x * x)
-    monkeypatch.setattr(Value, "square", lambda self: self * self, raising=False)
+def test_a_new_op_record_is_drawn_automatically():
+    # A new op, one entry in engine.ops ("square"): expressions() draws it with no other change.
+    op = ops.unary("square", "x * x", "2.0 * x", doc="x squared.")
     used = set()
+    try:
+        @settings(max_examples=200, database=None)
+        @given(expressions())
+        def check(e):
+            used.update(e.used_ops())
+            assert gradcheck(e, e.inputs)
 
-    @settings(max_examples=200, database=None)
-    @given(expressions())
-    def check(e):
-        used.update(e.used_ops())
-        assert gradcheck(e, e.inputs)
-
-    check()
+        check()
+    finally:
+        ops._forget(op)
     assert "square" in used
 
 

@@ -1,0 +1,185 @@
+"""backward(), fast: the reference algorithm of engine/autograd.py with speed tricks.
+
+Same additions, in the same order, as ``autograd.backward_reference``, so
+the same float bits (tests/test_fast_path.py checks it on thousands of
+random graphs); only faster.  Each trick says why and what it buys
+(instructions counted by ``benchmarks/instructions.py``, CPython 3.11):
+
+* leaves are never put on the stack or in the order, they only receive
+  gradient: most edges of an MLP end at a leaf;
+* the walk keeps its visited-state in the nodes' ``.grad`` slot (a
+  distinct 0.0 object, tested by identity), not a dict, and that 0.0 is
+  already the reset value intermediate nodes need;
+* a run of one-parent nodes (``tanh(x * 2.0)``) is listed in one inner
+  loop; the root's own run is backpropagated in one pass with no walk at
+  all (each of its nodes has exactly one consumer): a chain needs no list;
+* a fan-in node whose gradient is exactly 0.0 (relu zeroes most of an
+  MLP's) skips its parents, when its local derivatives are finite.
+
+Relies on CPython keeping float identity (``is``); autograd.FAST routes
+other Pythons to the reference.
+"""
+from __future__ import annotations
+
+import math
+
+from . import ops
+
+_isfinite = math.isfinite
+_masked = ops.masked
+
+# The walk's marks, kept in the .grad slot of non-leaf nodes.  _LISTED is a
+# 0.0 that is a distinct object: "listed" is tested by identity, and it is
+# already the 0.0 a listed node must start the loop with (no reset pass).
+_ENTERED = object()
+_LISTED = float("0")
+
+
+def backward(root, gradient: float) -> None:
+    """``backward_reference(root, gradient)``, fast (see the module docstring)."""
+    if root._parents is None:  # a leaf: d(root)/d(root) = 1
+        root.grad += gradient
+        return
+    order = []
+    try:
+        root.grad = g = 0.0 + gradient
+        if type(root._parents) is not tuple:
+            root, g = _root_run(root, g)
+            if root is None:  # the whole graph was one chain
+                return
+        _walk([root], order)
+        root.grad = g  # the walk marked it listed; its gradient is g
+        if _loop(order):
+            _reset_listed(order)
+    except BaseException:  # an error, a KeyboardInterrupt: leave no walk marks behind
+        _reset_listed(order)
+        raise
+
+
+def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
+    """The non-leaf nodes below those in ``stack``, each after its inputs, into ``order``.
+
+    The reference's topological order without the leaves.  Listed nodes end
+    at 0.0 (``_LISTED``); on any exception every mark is reset to 0.0.
+    A node leaves the stack by ``stack[-1]`` + ``del`` rather than ``pop()``
+    (no call, so no KeyboardInterrupt between taking it off and handling
+    it), and ``order`` is the caller's, so it holds every listed node even
+    if an interrupt lands just after this returns.
+    """
+    push = stack.append
+    append = order.append
+    run = []
+    try:
+        v = None  # a statement inside the try before the loop head (an interrupt there is caught)
+        while stack:
+            v = stack[-1]
+            del stack[-1]
+            st = v.grad
+            if st is _LISTED:  # a duplicate stack entry
+                continue
+            if st is _ENTERED:  # second visit: all inputs are listed
+                v.grad = _LISTED
+                append(v)
+                continue
+            # First visit: follow the run of one-parent nodes from v down to a
+            # leaf, a listed node or a fan-in node, marking them listed on the
+            # way (a DAG cannot lead back into the run).  If the fan-in node
+            # has unlisted inputs, the run waits on the stack below them;
+            # otherwise the whole run is listed at once, deepest first.
+            run = []
+            add = run.append
+            while True:
+                v.grad = _LISTED
+                add(v)
+                prev = v._parents
+                if type(prev) is tuple:
+                    top = len(stack)
+                    for p in prev:
+                        if p._parents is not None and p.grad is not _LISTED:
+                            push(p)
+                    if len(stack) != top:  # the run waits below those inputs
+                        for u in run:
+                            u.grad = _ENTERED
+                        stack[top:top] = run
+                        run = []
+                    break
+                if prev._parents is None or prev.grad is _LISTED:
+                    break
+                v = prev
+            if run:
+                run.reverse()
+                order += run
+    except BaseException:
+        for nodes in (order, stack, run):
+            for v in nodes:
+                if v.grad is _ENTERED or v.grad is _LISTED:
+                    v.grad = 0.0
+        raise
+    return order
+
+
+def _root_run(v, g: float):
+    """Backpropagate down the root's run of one-parent nodes, without a walk.
+
+    Each node of the run has exactly one consumer, the node above it, so its
+    gradient is complete when reached.  Returns (the fan-in node the run
+    ends at, its gradient, already set), or (None, 0.0) if the run ends at
+    a leaf.  Same arithmetic as the loop: a node's grad is its reset 0.0
+    plus ``local * g``.  Why: a chain (W2 of benchmarks/) otherwise pays for
+    a walk and an order list as long as the graph.
+    """
+    while True:
+        prev = v._parents
+        if type(prev) is tuple:  # v is a fan-in node: the walk takes over
+            return v, g
+        c = v._local * g
+        if c != c:
+            c = 0.0 if _masked(v, 0) else c
+        if prev._parents is None:
+            prev.grad += c
+            return None, 0.0
+        prev.grad = g = 0.0 + c
+        v = prev
+
+
+def _reset_listed(order: list) -> None:
+    for v in order:
+        if v.grad is _LISTED:
+            v.grad = 0.0
+
+
+def _loop(order: list) -> bool:
+    """The multiply-add loop over the walk's order, root first; True if it skipped a node."""
+    _sum = sum
+    skipped = False
+    for v in reversed(order):
+        g = v.grad
+        prev = v._parents
+        if type(prev) is tuple:
+            local = v._local
+            # A zero gradient adds d * 0.0 = 0.0 to every parent: skip, when
+            # every d is finite (inf * 0.0 is nan, which must reach the
+            # parents; the sum of the d's, taken in C, is finite only if
+            # they all are).  Why: relu zeroes most gradients of an MLP.
+            if g == 0.0 and _isfinite(_sum(local)):
+                skipped = True
+                continue
+            if g - g:  # g is inf or nan: the masked ops' zeros give 0 (see autograd.chain)
+                _edges_masked(v, prev, local, g)
+                continue
+            for p, d in zip(prev, local):
+                p.grad += d * g
+        else:  # one parent, stored bare (see value.py)
+            c = v._local * g
+            if c != c:
+                c = 0.0 if _masked(v, 0) else c
+            prev.grad += c
+    return skipped
+
+
+def _edges_masked(v, prev, local, g: float) -> None:
+    for i, (p, d) in enumerate(zip(prev, local)):
+        c = d * g
+        if c != c and _masked(v, i):
+            c = 0.0
+        p.grad += c

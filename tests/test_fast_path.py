@@ -1,0 +1,244 @@
+"""backward()'s fast path (engine/_fast.py) against the reference algorithm (engine/autograd.py).
+
+The contract of engine/_fast.py: the same float bits as
+``autograd.backward_reference`` on every node, leaves and intermediates, for
+any graph and any gradient.  Checked on fixed graphs that exercise each
+trick, on thousands of random Hypothesis graphs (registered ops included),
+and after errors and Ctrl-C in the middle of a backward.
+"""
+import math
+import random
+import threading
+
+import pytest
+
+import engine
+from engine import Value, _fast, autograd, grad, ops
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from engine.strategies import expressions  # noqa: E402
+
+
+def bits(x: float):
+    """A float's bits as something ==-comparable: tells 0.0 from -0.0; every nan is one nan."""
+    return "nan" if x != x else (math.copysign(1.0, x), x)
+
+
+def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
+    """Build the graph, run backward ``times`` times the chosen way, return every node's grad bits."""
+    leaves, y = build()
+    for _ in range(times):
+        if how == "fast":
+            y.backward(gradient)
+        elif how == "reference":
+            autograd.backward_reference(y, gradient)
+        else:  # the general walk of _fast with none of the root shortcuts
+            order = []
+            _fast._walk([y], order)
+            y.grad = 0.0 + gradient
+            if _fast._loop(order):
+                _fast._reset_listed(order)
+    return [bits(v.grad) for v in list(leaves) + engine.topological_order(y)]
+
+
+def same_bits(build, gradient: float, times: int = 1) -> None:
+    ref = grads_after(build, "reference", gradient, times)
+    assert grads_after(build, "fast", gradient, times) == ref
+    if build()[1]._parents is not None:
+        assert grads_after(build, "walk", gradient, times) == ref
+
+
+def two(f):
+    def build():
+        x, w = Value(0.4, label="x"), Value(-1.3, label="w")
+        return (x, w), f(x, w)
+    return build
+
+
+FIXED = [
+    # a pure chain (the root's run ends at a leaf), through relu's zero derivative: -0.0 products
+    lambda x, w: ((x * -3.0).relu() * 2.0 - 1.0).tanh().exp(),
+    lambda x, w: (x.tanh() * 1.0001).tanh(),
+    # the run ends at a fan-in node whose subgraph shares nodes
+    lambda x, w: ((x * w + x.tanh()) * x.tanh()).sigmoid().log() * 0.5,
+    lambda x, w: engine.dot([x, w], [w, 2.0]).relu().exp(),
+    lambda x, w: (x * w).abs(),
+    # fan-in nodes reached with gradient 1.0 and 0.0
+    lambda x, w: engine.sum([x * w, (x * -0.0).relu(), engine.dot([x, w, x], [w, x, 3.0]), w]),
+    # a fan-in root with leaf and non-leaf parents, each twice
+    lambda x, w: (lambda h: engine.dot([x, h, x, h, w], [w, 2.0, 3.0, w, h]))(x.tanh() * w),
+    lambda x, w: engine.sum([w, (x * w).exp(), x, w]),
+    # infinities and nans flowing back: masked ops (relu, pow at exponent 0) give 0, others nan
+    lambda x, w: (x * w).relu().sqrt(),
+    lambda x, w: ((x * w).relu().sqrt() + x).tanh(),
+    lambda x, w: (x ** (w * 0.0)).sqrt() * w,
+    lambda x, w: (Value(0.0) ** (x * 0.0)).log() + w,
+    lambda x, w: (x * math.inf).relu() * w + (x * math.nan).exp(),
+    lambda x, w: engine.dot([x * 0.0, w], [math.inf, x]).relu(),
+]
+
+
+@pytest.mark.parametrize("f", FIXED)
+@pytest.mark.parametrize("gradient", [-0.75, 1.0, 0.0, math.inf])
+def test_fast_path_equals_the_reference_on_fixed_graphs(f, gradient):
+    same_bits(two(f), gradient)
+    same_bits(two(f), gradient, times=2)  # leaves accumulate: the second call adds again
+
+
+def expression_build(e):
+    def build():
+        xs = [Value(x, label=f"x{i}") for i, x in enumerate(e.inputs)]
+        return xs, e(*xs)
+    return build
+
+
+@given(expressions(max_steps=10), st.sampled_from([1.0, -0.75, 0.0, 3.5]))
+def test_fast_path_equals_the_reference_on_random_graphs(e, gradient):
+    same_bits(expression_build(e), gradient, times=2)
+
+
+@pytest.fixture(scope="module")
+def registered_ops():
+    """Two ops registered by a user (one unary, one named binary), removed afterwards."""
+    names = []
+    try:
+        names.append(engine.register_op("softsign_t", lambda x: x / (1 + abs(x)),
+                                        [lambda x, y: 1 / (1 + abs(x)) ** 2]))
+        names.append(engine.register_op("hypot_t", math.hypot,
+                                        [lambda a, b, y: a / y, lambda a, b, y: b / y],
+                                        domain=lambda a, b: math.hypot(a, b) > 0.1))
+        yield names
+    finally:
+        for name in ("softsign_t", "hypot_t"):
+            if name in ops.OPS:
+                ops._forget(ops.OPS[name])
+
+
+@given(data=st.data())
+def test_fast_path_equals_the_reference_with_registered_ops(registered_ops, data):
+    e = data.draw(expressions(max_steps=8, require=["softsign_t", "hypot_t"]))
+    same_bits(expression_build(e), data.draw(st.sampled_from([1.0, -2.0, 0.0])), times=2)
+
+
+def test_backward_walk_state_never_leaks_into_grads():
+    x = Value(0.3)
+    h = (x * 2.0).tanh()
+    y = h * h + engine.dot([h, x], [x, 1.0])
+    y.backward()
+    nodes = engine.topological_order(y)
+    assert all(v.grad is not _fast._LISTED and v.grad is not _fast._ENTERED for v in nodes)
+    # an error in the middle of the walk leaves no mark behind either
+    bad = Value(1.0)
+    z = (bad * 3.0).exp() * Value(2.0)
+    bad._parents = object()  # corrupt the graph: not a Value, the walk fails on it
+    with pytest.raises(AttributeError):
+        z.backward()
+    assert all(isinstance(v.grad, float) and v.grad is not _fast._LISTED for v in z.parents)
+
+
+def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
+    # a fan-in node whose gradient is 0.0 skips its parents; a parent reached
+    # only through such nodes must still be reset and found by the next walk
+    x = Value(0.7)
+    h = x.tanh()
+    a = h * Value(-2.0)          # fan-in node; relu below is flat here, so a.grad == 0.0
+    a.relu().backward()
+    assert a.grad == 0.0 and h.grad == 0.0 and h.grad is not _fast._LISTED
+    out = h * 3.0                # a second graph through h
+    out.backward()
+    assert math.isclose(x.grad, 3.0 * (1.0 - math.tanh(0.7) ** 2))
+    # inf * 0.0 is nan, as in PyTorch: a zero gradient meeting an infinite
+    # local derivative is not skipped
+    w = Value(-1.0)
+    big = Value(math.inf)
+    (w * big).relu().backward()
+    assert math.isnan(w.grad) and big.grad == 0.0
+
+
+def test_an_error_during_backward_leaves_nodes_a_later_backward_can_walk():
+    # the walk lists h first, then fails on the corrupted c; h must not keep
+    # the walk's "listed" mark, or the next backward would skip it
+    x = Value(0.4)
+    h = x.tanh()
+    c = Value(2.0) * 3.0
+    out = c * h
+    saved = c._parents
+    c._parents = object()  # not a Value: the walk raises on it
+    with pytest.raises(AttributeError):
+        out.backward()
+    assert h.grad is not _fast._LISTED and h.grad is not _fast._ENTERED
+    c._parents = saved
+    out.backward()
+    assert math.isclose(x.grad, 6.0 * (1.0 - math.tanh(0.4) ** 2))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs signal.setitimer (POSIX)")
+def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
+    # KeyboardInterrupts land at random points of backward(); afterwards no
+    # node may hold the walk's marks, and a clean backward() must agree with
+    # engine.grad
+    import signal
+    import time
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+
+    def build():
+        x = [Value(1.0 + 1e-4 * i) for i in range(3)]
+        y = x[0]
+        for i in range(3000):
+            y = (y * x[1 + i % 2]).tanh() * 1.001  # fan-in nodes and chains
+        return x, y.exp() * Value(1.5)  # a fan-in root: the general walk runs
+
+    armed = [False]
+
+    def interrupt(*_):
+        if armed[0]:  # never outside the try below: a stray KeyboardInterrupt would stop pytest
+            armed[0] = False
+            raise KeyboardInterrupt
+
+    x, y = build()
+    want = grad(y, x)
+    t0 = time.perf_counter()
+    y.backward()
+    took = time.perf_counter() - t0
+    rng = random.Random(0)
+    old = signal.signal(signal.SIGALRM, interrupt)
+    interrupted = 0
+    try:
+        for _ in range(60):
+            for v in x:
+                v.grad = 0.0
+            try:
+                armed[0] = True
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, took))
+                y.backward()
+                armed[0] = False
+            except KeyboardInterrupt:
+                interrupted += 1
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            nodes = engine.topological_order(y)
+            assert not any(v.grad is _fast._LISTED or v.grad is _fast._ENTERED for v in nodes)
+            for v in x:
+                v.grad = 0.0
+            y.backward()
+            assert [v.grad for v in x] == pytest.approx(want, rel=1e-12)
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert interrupted >= 10  # the test did interrupt backward() mid-way
+
+
+def test_reference_is_what_other_pythons_run(monkeypatch):
+    # autograd.FAST is False off CPython (PyPy keeps no float identity): backward() is the reference
+    monkeypatch.setattr(autograd, "FAST", False)
+    called = []
+    monkeypatch.setattr(_fast, "backward", lambda *a: called.append(a))
+    x = Value(0.5)
+    y = (x * x).tanh() * x
+    y.backward()
+    assert not called and math.isclose(x.grad, grad(y, [x])[0], rel_tol=1e-15)
