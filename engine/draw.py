@@ -45,12 +45,11 @@ from __future__ import annotations
 import math
 import os
 import pathlib
-import secrets
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Mapping, Optional, Union
 
 from . import ops
 from .fusion import Terms
-from .render import Renderer, RendererNotFoundError, find_renderer, use_renderer
+from .render import Renderer, RendererNotFoundError, find_renderer, use_renderer, write_atomic
 from .value import Value, dot_operands
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; graphviz is imported lazily
@@ -293,7 +292,7 @@ def _walk(root: Value, max_inputs: int, limit: int):
     return order, dist, toward, inputs, cut
 
 
-def _select(order: list, dist: dict, toward: dict, limit: int, top_by: str) -> set:
+def _select(order: list, dist: dict, toward: dict, limit: int, top_by: str, grad_of) -> set:
     """ids of at most ``limit`` Values: the best by ``top_by``, each with its path to the output.
 
     Greedy: take Values best-first and add each with the Values on its way
@@ -304,7 +303,7 @@ def _select(order: list, dist: dict, toward: dict, limit: int, top_by: str) -> s
         return {id(v) for v in order[:limit]}
 
     def key(v):
-        g = abs(v.grad)
+        g = abs(grad_of(v))
         return (-(0.0 if g != g else g), dist[id(v)])
 
     keep = {id(order[0])}
@@ -381,12 +380,19 @@ def draw_dot(
     highlight: Union[Value, str, None] = None,
     digits: int = 4,
     format: str = "svg",  # noqa: A002 - graphviz's name for it
+    grads: Optional[Mapping[Value, float]] = None,
+    node_names: Optional[dict] = None,
 ) -> "graphviz.Digraph":
     """The computation graph of ``root`` as a ``graphviz.Digraph``; see the module docstring.
 
     ``top=N`` draws at most N Value boxes (the N most relevant by
     ``top_by``, with the paths connecting them to the output); without it,
     graphs of more than ``max_nodes`` Values are summarised the same way.
+    ``grads={value: g}`` shows (and colours, ranks by) those gradients
+    instead of ``.grad``, e.g. the result of ``engine.grad``; Values missing
+    from it show 0.  ``node_names``: a dict to fill with ``{DOT node name:
+    Value}`` for every drawn box, for tools that post-process the picture
+    (``engine.draw_backward`` does).
 
     >>> from engine import Value
     >>> a = Value(2.0, label="a"); b = (a * 3.0).relu(); b.backward()
@@ -409,18 +415,25 @@ def draw_dot(
     if type(digits) is not int or not 1 <= digits <= 17:
         raise ValueError(f"draw_dot(digits={digits!r}): expected an int from 1 to 17")
 
+    if grads is not None and not isinstance(grads, Mapping):
+        raise TypeError(f"draw_dot(grads=...): expected a dict {{Value: gradient}}, got {type(grads).__name__}")
+    if node_names is not None and not isinstance(node_names, dict):
+        raise TypeError(f"draw_dot(node_names=...): expected a dict to fill, got {type(node_names).__name__}")
+    grad_of = (lambda v: grads.get(v, 0.0)) if grads is not None else (lambda v: v.grad)
     order, dist, toward, inputs, cut = _walk(root, max_inputs, WALK_LIMIT)
     target = _resolve_highlight(highlight, order, cut)
     limit = max_nodes if top is None else top
     if len(order) <= limit:
         drawn = order
     else:
-        keep = _select(order, dist, toward, limit, top_by)
+        keep = _select(order, dist, toward, limit, top_by, grad_of)
         drawn = [v for v in order if id(v) in keep]
     summarised = len(drawn) < len(order)
     name = {id(v): f"v{i}" for i, v in enumerate(drawn)}
     hot = _downstream(target, order) if target is not None else set()
-    scale = max((abs(v.grad) for v in drawn if math.isfinite(v.grad)), default=0.0)
+    scale = max((abs(g) for g in map(grad_of, drawn) if math.isfinite(g)), default=0.0)
+    if node_names is not None:
+        node_names.update((name[id(v)], v) for v in drawn)
 
     g = _Digraph()(format=format, graph_attr={"rankdir": rankdir, "nodesep": "0.12", "ranksep": "0.3"})
     g.attr("node", fontname="Helvetica", fontsize="11")
@@ -441,10 +454,11 @@ def draw_dot(
 
     for v in drawn:
         vn = name[id(v)]
+        g_v = grad_of(v)
         fields = ([_esc(v.label)] if v.label else []) + [
-            f"data {_num(v.data, digits)}", f"grad {_num(v.grad, digits)}"]
+            f"data {_num(v.data, digits)}", f"grad {_num(g_v, digits)}"]
         attrs = {"shape": "record", "label": "{ " + " | ".join(fields) + " }"}
-        fill = _fill(v.grad, color_by, scale)
+        fill = _fill(g_v, color_by, scale)
         if fill is not None:
             attrs.update(style="filled", fillcolor=fill)
         if id(v) in hot:
@@ -524,18 +538,5 @@ def render_to_file(digraph, path: Union[str, os.PathLike]) -> pathlib.Path:
     else:
         use_renderer(fmt)  # for a plain graphviz.Digraph too
         data = digraph.pipe(format=fmt)
-    # Temporary file beside the target, then an atomic rename.  os.open with
-    # mode 0o666 (not mkstemp's 0o600) so the image gets the usual umask perms.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data)
     return path

@@ -26,7 +26,7 @@ import shutil
 import sys
 from typing import NamedTuple, Optional
 
-__all__ = ["find_renderer", "use_renderer", "patch_graphviz", "Renderer", "RendererNotFoundError",
+__all__ = ["find_renderer", "use_renderer", "patch_graphviz", "write_atomic", "Renderer", "RendererNotFoundError",
            "FALLBACK", "FALLBACK_FORMATS"]
 
 FALLBACK = "graphviz-pure"
@@ -173,3 +173,29 @@ def patch_graphviz() -> None:
         return
     if not any(isinstance(f, _GraphvizFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _GraphvizFinder())
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and an atomic rename.
+
+    A failed render or write never leaves a half-written image.  ``os.open``
+    with mode 0o666 (not mkstemp's 0o600), so the file gets the usual umask
+    permissions.  (engine.fileio.atomic_write, where present, does the same
+    and more; images need only this.)
+    """
+    import pathlib
+    import secrets
+
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name[:40]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
