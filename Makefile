@@ -7,7 +7,7 @@ OUT     ?= runs/moons
 # CPythons `make test` runs the suite on (found through pyenv or as python3.X); e.g. PYTHONS=3.11
 PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench notebook venv clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: venv
 test: venv
 	$(PIP) install --quiet -e '.[test,oracle]'
 	$(PY) scripts/test_pythons.py $(PYTHONS)
+
+# JupyterLab on notebooks/ (the way in: see README "Learn")
+notebook: venv
+	$(PIP) install --quiet -e '.[notebook]'
+	$(VENV)/bin/jupyter lab notebooks
 
 bench: venv
 	$(PIP) install --quiet -e '.[bench,demo]'

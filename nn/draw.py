@@ -153,7 +153,7 @@ def draw_model(model, *, grads: bool = False, max_neurons: int = MAX_NEURONS, fi
     except ImportError as e:
         raise ImportError("draw_model needs matplotlib: pip install 'chainrule[plot]'") from e
     panels = [("weights", lambda w: w.data)] + ([("gradients", lambda w: w.grad)] if grads else [])
-    width = 1.6 * (len(layers) + 1) + 1.0
+    width = min(8.0, 1.3 * (len(layers) + 1) + 1.0)  # inches per panel
     fig = Figure(figsize=figsize or (width * len(panels), 6.0), dpi=100)
     for k, (what, value_of) in enumerate(panels):
         _panel(fig.add_subplot(1, len(panels), k + 1), layers, value_of, what, max_neurons)
