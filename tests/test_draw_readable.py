@@ -192,6 +192,9 @@ def test_control_characters_in_labels_are_shown_not_passed_to_dot():
     src = draw_dot(v.relu()).source
     assert "\x00" not in src and "\x01" not in src
     assert r"nul\\x00byte\\x01" in src
+    if render.find_renderer() is not None:   # issue 14: a NUL in a label made rendering fail
+        svg = draw_dot(v.relu()).pipe(format="svg").decode()
+        assert "nul\\x00byte\\x01" in svg
 
 
 # -- pixel budgets, on rendered PNGs ------------------------------------------------------
