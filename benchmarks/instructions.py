@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # case -> (repeats in run 1, repeats in run 2)
 CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3),
-         "W1-forward": (1, 4), "W1-nograd": (1, 4)}  # W1's forward alone, recorded / under no_grad
+         "W1-forward": (1, 4), "W1-nograd": (1, 4),  # W1's forward alone, recorded / under no_grad
+         "W5": (1, 3), "W5-fused": (1, 3), "W5-minimal": (1, 3)}  # the GPT step (w5.py): drop-in, fused(), baseline
 DEFAULT_CASES = "W1,W2,W3-dot"
 W2_STEPS = 100_000
 DEFAULT_ENGINES = "chainrule,chainrule_gcpaused,float_limit"
@@ -51,6 +52,18 @@ if case == "W1":
     for _ in range(reps):
         loss = None
         m.w1_zero_grad(s); loss = m.w1_forward(s); m.w1_backward(s, loss)
+elif case.startswith("W5"):
+    import contextlib, gc, gpt_model as G, engine
+    gc.disable()
+    cls = G.MinimalValue if case == "W5-minimal" else engine.Value
+    fz = engine.fused if case == "W5-fused" else contextlib.nullcontext
+    p = {{k: [[cls(x) for x in r] for r in v] for k, v in G.init_params().items()}}
+    seq = G.tokens(G.NAME)
+    for _ in range(reps):
+        with fz():
+            loss = G.loss(seq, p)
+        loss.backward()
+        loss = None
 elif case in ("W1-forward", "W1-nograd"):
     import engine
     X, Y = W.moons(); s = m.w1_setup(X, Y, W.init_weights())
@@ -117,8 +130,8 @@ def main(argv=None) -> int:
     for case in cases:
         r1, r2 = CASES[case]
         for engine in engines:
-            if "-" in case and engine == "float_limit":
-                continue  # an engine-specific W3 variant: compared with float_limit's W3
+            if ("-" in case or case == "W5") and engine == "float_limit":
+                continue  # an engine-specific variant: compared with float_limit's W1/W3 (W5: with W5-minimal)
             try:
                 n = (count(engine, case, r2) - count(engine, case, r1)) / (r2 - r1)
             except RuntimeError as e:
@@ -126,6 +139,9 @@ def main(argv=None) -> int:
                 continue
             per[case, engine] = n
         base = per.get((case.split("-")[0], "float_limit"))
+        if case.startswith("W5"):  # W5 compares with the minimal Value class (x minimal = its count / ours)
+            base = next((n for (c, _), n in per.items() if c == "W5-minimal"), None)
+            base = -base if base else None
         if base is None and "-" in case and "float_limit" in engines:  # W3-dot alone: measure float_limit's W3
             r1, r2 = CASES["W3"]
             base = per[case.split("-")[0], "float_limit"] = (count("float_limit", "W3", r2)
@@ -133,7 +149,7 @@ def main(argv=None) -> int:
         for engine in engines:
             if (case, engine) in per:
                 n = per[case, engine]
-                ratio = f"{n / base:.2f}x" if base else "—"
+                ratio = (f"{n / base:.2f}x" if base > 0 else f"{-base / n:.2f}x faster") if base else "—"
                 unit = f" ({n / W2_STEPS:,.0f} per step)" if case == "W2" else ""
                 print(f"| {case} | {engine} | {n / 1e6:,.1f} M{unit} | {ratio} |", flush=True)
     return 0

@@ -5,10 +5,12 @@ sees its own, and each mode saves and restores only its own bit: leaving
 ``no_grad`` and ``detect_anomaly`` in any order leaves neither stuck.
 
 Every op must know "record normally?" on the hottest path there is, so ops
-first read a plain module global, ``_ALL_FAST``: True while no mode is
-entered anywhere.  Only otherwise do they read the ContextVar.
-``publish_to(namespace)`` registers a globals dict (engine.value's, and
-its generated methods') whose ``_ALL_FAST`` is kept up to date.
+first read plain module globals: ``_ALL_FAST``, True while no mode is
+entered anywhere, and ``_RECORD_FAST``, True while no mode but ``fused`` is
+(the ops fusion leaves alone need not look further).  Only otherwise do
+they read the ContextVar.  ``publish_to(namespace)`` registers a globals
+dict (engine.value's, and its generated methods') whose flags are kept up
+to date.
 """
 from __future__ import annotations
 
@@ -27,24 +29,27 @@ _saved = {bit: contextvars.ContextVar(f"chainrule_saved_{bit}", default=()) for 
 _strict_float = contextvars.ContextVar("chainrule_strict_float", default=None)
 
 _lock = threading.Lock()
-_entered = 0  # mode contexts entered and not yet left, in every thread and task
+# mode contexts entered and not yet left, in every thread and task: fused ones, and the others
+_entered = {True: 0, False: 0}
 _namespaces: list = []
 
 
 def publish_to(namespace: dict) -> None:
-    """Keep ``namespace["_ALL_FAST"]`` equal to "no mode is entered anywhere"."""
+    """Keep ``namespace["_ALL_FAST"]`` and ``namespace["_RECORD_FAST"]`` up to date (see above)."""
     with _lock:
-        namespace["_ALL_FAST"] = _entered == 0
+        namespace["_ALL_FAST"] = _entered[True] == _entered[False] == 0
+        namespace["_RECORD_FAST"] = _entered[False] == 0
         _namespaces.append(namespace)
 
 
-def _count(delta: int) -> None:
-    global _entered
+def _count(bit: int, delta: int) -> None:
     with _lock:
-        _entered += delta
-        all_fast = _entered == 0
+        _entered[bit == FUSED] += delta
+        record_fast = _entered[False] == 0
+        all_fast = record_fast and _entered[True] == 0
         for ns in _namespaces:
             ns["_ALL_FAST"] = all_fast
+            ns["_RECORD_FAST"] = record_fast
 
 
 def enter(bit: int, on: bool) -> None:
@@ -53,7 +58,7 @@ def enter(bit: int, on: bool) -> None:
     saved = _saved[bit]
     saved.set(saved.get() + (bool(m & bit),))
     _mode.set((m | bit) if on else (m & ~bit))
-    _count(+1)
+    _count(bit, +1)
 
 
 def leave(bit: int, who: str) -> None:
@@ -66,7 +71,7 @@ def leave(bit: int, who: str) -> None:
     saved.set(stack[:-1])
     m = _mode.get()
     _mode.set((m | bit) if stack[-1] else (m & ~bit))
-    _count(-1)
+    _count(bit, -1)
 
 
 def is_on(bit: int) -> bool:

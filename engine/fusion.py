@@ -27,23 +27,18 @@ the same on every version).  Nothing here depends on reference counts.
 """
 from __future__ import annotations
 
+from itertools import chain
+
 from . import ops, value
-from .value import FUSABLE, Value, new_node  # noqa: F401 - FUSABLE: the ops combine() handles
+from .value import FUSABLE, Value, new_alloc, new_node  # noqa: F401 - FUSABLE: the ops combine() handles
+
+_alloc = new_alloc
 
 # Term kinds in a fused node's program, in order of addition; +1 = subtracted.
 PLAIN = 0    # one parent v:        y += v
 SCALED = 2   # one parent v, a number c: y += v * c   (the product node v * c dropped out)
 PAIR = 4     # two parents a, b:    y += a * b       (the product node a * b dropped out)
 CONST = 6    # no parent, a number: y += c
-
-_SLOT = {name: Value.__dict__[name] for name in ("_parents", "_local", "_ctx")}  # the raw slots
-_get_parents = _SLOT["_parents"].__get__
-_get_local = _SLOT["_local"].__get__
-_get_ctx = _SLOT["_ctx"].__get__
-_set_parents = _SLOT["_parents"].__set__
-_set_local = _SLOT["_local"].__set__
-_set_ctx = _SLOT["_ctx"].__set__
-
 
 class Terms:
     """The ``_ctx`` of a fused node: its start and term program (for replay, create_graph, formulas)."""
@@ -82,24 +77,29 @@ class Terms:
 
 
 class _Buffer:
-    """The shared, growing term list of a line of open fused nodes."""
+    """The shared, growing term list of a line of open fused nodes with mixed terms."""
 
-    __slots__ = ("parents", "local", "kinds", "consts", "start", "products")
+    __slots__ = ("parents", "local", "kinds", "consts", "start", "tip")
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start) -> None:
+        self.tip = None  # the newest node of this line: the one that may grow it in place
         self.parents = []
         self.local = []
         self.kinds = bytearray()
         self.consts = []
-        self.start = start
-        self.products = False
+        self.start = start  # a number the sum starts from, or None (the first term starts it)
+
+    @classmethod
+    def from_pairs(cls, flat: list, n: int) -> "_Buffer":
+        """A buffer holding the first ``n`` entries of a pairs-only list (see ``_Open``)."""
+        buf = cls(flat[0])
+        buf.parents = list(_interleave(flat[1:n:4], flat[2:n:4]))
+        buf.local = list(_interleave(flat[3:n:4], flat[4:n:4]))
+        buf.kinds = bytearray([PAIR]) * (n // 4)
+        return buf
 
     def add(self, v, sign: int) -> None:
         """Append ``v`` (a Value or a number) as a term, with a minus if ``sign``."""
-        if type(v) is float:
-            self.kinds.append(CONST | sign)
-            self.consts.append(v)
-            return
         if type(v) is Value and v.op == "mul":  # a product: its factors come in, the node drops out
             p = v._parents
             d = v._local
@@ -111,11 +111,20 @@ class _Buffer:
                 self.parents.append(p)
                 self.local.append(-d if sign else d)
                 self.kinds.append(SCALED | sign)
-            self.products = True
-            return
-        self.parents.append(v)
-        self.local.append(-1.0 if sign else 1.0)
-        self.kinds.append(PLAIN | sign)
+        elif type(v) is float:
+            self.kinds.append(CONST | sign)
+            self.consts.append(v)
+        else:
+            self.parents.append(v)
+            self.local.append(-1.0 if sign else 1.0)
+            self.kinds.append(PLAIN | sign)
+
+    def products(self) -> bool:
+        return any(k & ~1 in (SCALED, PAIR) for k in self.kinds)
+
+
+def _interleave(xs: list, ys: list) -> tuple:
+    return tuple(chain.from_iterable(zip(xs, ys)))
 
 
 _PAIR = object()  # the _ctx of a two-term add/sub node made inside fused(): it may be flattened later
@@ -124,9 +133,18 @@ _PAIR = object()  # the _ctx of a two-term add/sub node made inside fused(): it 
 class _Open(Value):
     """A fused node whose term list may still grow (see the module docstring).
 
-    Its raw ``_parents`` slot holds the shared ``_Buffer``, ``_local`` how many
-    of the buffer's parents are its own, ``_ctx`` how many terms.  Reading
-    any of the three through the attributes seals it first.
+    ``_parents`` is unset; the raw ``_local``/``_ctx`` slots hold the shared
+    terms and how many of them are this node's own:
+
+    * a dot product whose every term is ``+ a * b`` (the common case): a
+      flat list ``[start, a0, b0, da0, db0, a1, b1, ...]`` and its length
+      when this node was made (one list, two extends per term);
+    * anything else: a ``_Buffer`` and (parents, terms).
+
+    Every reader of a node's structure reads ``_parents`` first (the
+    engine's rule), and on an open node that seals it.  Why plain slots
+    and not properties for the terms: reading and writing them is ~10x
+    cheaper, and the fused ``+`` does it once per term.
     """
 
     __slots__ = ()
@@ -135,59 +153,76 @@ class _Open(Value):
     def _parents(self):
         return _seal(self)._parents
 
-    @property
-    def _local(self):
-        return _seal(self)._local
-
-    @property
-    def _ctx(self):
-        return _seal(self)._ctx
-
-
-_alloc_open = type.__call__.__get__(_Open)
-
 
 def _seal(v: _Open) -> Value:
     """Give open node ``v`` its own copy of its terms and make it an ordinary Value."""
-    buf = _get_parents(v)
-    n = _get_local(v)
-    k = _get_ctx(v)
-    kinds = bytes(buf.kinds[:k])
-    n_consts = sum(1 for x in kinds if x & ~1 == CONST)
-    parents = tuple(buf.parents[:n])
-    local = tuple(buf.local[:n])
+    terms = v._local
+    n = v._ctx
+    if type(terms) is list:  # pairs only
+        parents = _interleave(terms[1:n:4], terms[2:n:4])
+        local = _interleave(terms[3:n:4], terms[4:n:4])
+        ctx = Terms(terms[0], bytes([PAIR]) * (n // 4), ())
+    else:
+        n, k = n
+        kinds = bytes(terms.kinds[:k])
+        parents = tuple(terms.parents[:n])
+        local = tuple(terms.local[:n])
+        ctx = Terms(terms.start, kinds, tuple(terms.consts[:sum(1 for x in kinds if x & ~1 == CONST)]))
     v.__class__ = Value
     v._parents = parents
     v._local = local
-    v._ctx = Terms(buf.start, kinds, tuple(buf.consts[:n_consts]))
+    v._ctx = ctx
     return v
 
 
-def _open_node(y: float, buf: _Buffer) -> _Open:
-    v = _alloc_open()
+def _open_node(y: float, terms, n) -> _Open:
+    v = _alloc()
     v.data = y
     v.grad = 0.0
     v.label = ""
-    v.op = "dot" if buf.products else "sum"
-    _set_parents(v, buf)
-    _set_local(v, len(buf.parents))
-    _set_ctx(v, len(buf.kinds))
+    v.op = "dot" if type(terms) is list or terms.products() else "sum"
+    v._local = terms
+    v._ctx = n
+    v.__class__ = _Open
+    if type(terms) is _Buffer:
+        terms.tip = v
     return v
 
 
+def _pair(v) -> bool:
+    """Is ``v`` a product of two Values (a ``+ a * b`` term of a dot product)?"""
+    return type(v) is Value and v.op == "mul" and type(v._parents) is tuple
+
+
 def combine(name: str, a, b, y: float) -> Value:
-    """``a + b`` or ``a - b`` (``name``) inside ``fused()``: ``a``, ``b`` in op order, Values or floats; ``y`` its value."""
+    """``a + b`` or ``a - b`` (``name``) inside ``fused()``: ``a``, ``b`` in op order, Values or floats; ``y`` its value.
+
+    (The generated ``__add__`` does the commonest case itself: the newest
+    open node of a dot product plus one more product of two Values.)
+    """
     sign = 1 if name == "sub" else 0
     if type(a) is _Open:
-        buf = _get_parents(a)
-        if _get_local(a) != len(buf.parents) or _get_ctx(a) != len(buf.kinds):  # not the newest: branch off
-            buf = _copy(a, buf)
+        terms = a._local
+        if type(terms) is list:  # pairs only so far
+            n = a._ctx
+            if not sign and _pair(b):
+                if len(terms) != n:  # not the newest of its line: a second line branches off here
+                    terms = terms[:n]
+                terms += b._parents
+                terms += b._local
+                return _open_node(y, terms, len(terms))
+            buf = _Buffer.from_pairs(terms, n)
+        else:
+            buf = terms if terms.tip is a else _copy(a, terms)
         buf.add(b, sign)
-        return _open_node(y, buf)
+        return _open_node(y, buf, (len(buf.parents), len(buf.kinds)))
     if type(a) is float:  # number +/- Value: a sum starting at a number (builtin sum starts at 0)
+        if not sign and _pair(b):
+            terms = [a, *b._parents, *b._local]
+            return _open_node(y, terms, 5)
         buf = _Buffer(a)
         buf.add(b, sign)
-        return _open_node(y, buf)
+        return _open_node(y, buf, (len(buf.parents), len(buf.kinds)))
     if type(b) is float or not (type(a) is Value and a._ctx is _PAIR):
         if type(b) is float:  # Value +/- number: an ordinary node (x + 1.0 seldom grows)
             op = ops.OPS[name]
@@ -197,23 +232,25 @@ def combine(name: str, a, b, y: float) -> Value:
     # a third term after a marked two-term node: flatten it into a fused sum,
     # whose first term has no start to be added to (the same additions, in order)
     a0, a1 = a._parents
+    if a.op == "add" and not sign and _pair(a0) and _pair(a1) and _pair(b):
+        terms = [None, *a0._parents, *a0._local, *a1._parents, *a1._local, *b._parents, *b._local]
+        return _open_node(y, terms, 13)
     buf = _Buffer(None)
     buf.add(a0, 0)
     buf.add(a1, 1 if a.op == "sub" else 0)
     buf.add(b, sign)
-    return _open_node(y, buf)
+    return _open_node(y, buf, (len(buf.parents), len(buf.kinds)))
 
 
 def _copy(a: _Open, buf: _Buffer) -> _Buffer:
     """A new buffer holding ``a``'s own terms (a second line growing from an older node)."""
-    n, k = _get_local(a), _get_ctx(a)
+    n, k = a._ctx
     new = _Buffer(buf.start)
-    new.parents = buf.parents[:n]
-    new.local = buf.local[:n]
     new.kinds = bytearray(buf.kinds[:k])
     new.consts = buf.consts[:sum(1 for x in new.kinds if x & ~1 == CONST)]
-    new.products = any(x & ~1 in (SCALED, PAIR) for x in new.kinds)
+    new.parents = buf.parents[:n]
+    new.local = buf.local[:n]
     return new
 
 
-value.use_fusion(combine)
+value.use_fusion(combine, _Open)

@@ -185,9 +185,9 @@ class Value(metaclass=_ValueType):
     @property
     def local_grads(self) -> tuple:
         """d(self)/d(parent) for each of ``parents``, as recorded at forward time."""
-        d = self._local
-        if d is None:
+        if self._parents is None:  # (read first: the node's structure may still be growing, see fusion.py)
             return ()
+        d = self._local
         return d if type(d) is tuple else (d,)
 
     # micrograd's names, so code written for micrograd can read a graph:
@@ -218,7 +218,7 @@ class Value(metaclass=_ValueType):
         backward(self, gradient)
 
 
-_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
+_alloc = new_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
 # Argument errors name the function's qualname: make it "Value() got an
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
@@ -298,7 +298,7 @@ def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
 
 # When some mode is on in this context, the bits that change what an op does
 # (fused changes only + and -).
-_OFF_PATH = '''    if not _ALL_FAST:
+_OFF_PATH = '''    if not {flag}:
         m = _get_mode()
         if m & {bits}:
             if m == 1:  # no_grad: a leaf, no derivative
@@ -308,7 +308,18 @@ _OFF_PATH = '''    if not _ALL_FAST:
 {fused}            return {slow}
 '''
 _FUSED_PATH = '''            if m == 4:  # fused(): extend a fused sum (engine/fusion.py)
-                return _combine("{name}", {args}, y)
+{inline}                return _combine("{name}", {args}, y)
+'''
+# The commonest fused step, inline (a call per term costs ~15% of it): the newest
+# node of a dot product (every term so far + a * b) plus one more a * b.
+_FUSED_INLINE = '''                if type(self) is _Open and type(other) is Value and other.op == "mul":
+                    terms = self._local
+                    if type(terms) is list and len(terms) == self._ctx and type(other._parents) is tuple:
+                        terms += other._parents
+                        terms += other._local
+                        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "dot"
+                        v._local = terms; v._ctx = len(terms); v.__class__ = _Open
+                        return v
 '''
 
 _UNARY_TEMPLATE = '''
@@ -376,7 +387,8 @@ def _doc(op: ops.Op) -> str:
 
 
 def _off(bits: int, slow: str, indent: str = "", fused: str = "") -> str:
-    text = _OFF_PATH.format(bits=bits, slow=slow, fused=fused)
+    # ops that fusion changes look whenever any mode is on; the others only for no_grad/anomaly
+    text = _OFF_PATH.format(bits=bits, slow=slow, fused=fused, flag="_ALL_FAST" if fused else "_RECORD_FAST")
     return "".join(indent + line + "\n" for line in text.splitlines())
 
 
@@ -385,7 +397,8 @@ def _generate(op: ops.Op) -> None:
     ns = dict(op.namespace)
     ns.update({"Value": Value, "_alloc": _alloc, "_get_mode": _get_mode, "_OP": op,
                "_slow_unary": _slow_unary, "_slow_binary": _slow_binary, "_const_operand": _const_operand,
-               "_bad_operand": _bad_operand, "_combine": _combine})
+               "_bad_operand": _bad_operand})
+    ns.update(_FUSION)
     _generated.append(ns)
     _state.publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
     name = op.name
@@ -410,7 +423,8 @@ def _generate(op: ops.Op) -> None:
         bits = 7 if fusable else 3
 
         def fused(args: str) -> str:
-            return _FUSED_PATH.format(name=name, args=args) if fusable else ""
+            inline = _FUSED_INLINE if name == "add" and args == "self, other" else ""
+            return _FUSED_PATH.format(name=name, args=args, inline=inline) if fusable else ""
         bad = "return NotImplemented" if op.dunder else f"return _bad_operand({name!r}, other)"
         src = _BINARY_TEMPLATE.format(
             fn="_op", name=name, fwd=op.forward, da=da, db=db, bad=bad,
@@ -457,20 +471,24 @@ def _bad_operand(op: str, other):
 # Ops engine/fusion.py combines inside fused(); it installs its combine() below
 # when it is imported (it builds on Value, so it cannot be imported here).
 FUSABLE = frozenset({"add", "sub"})
-_combine = None
+_FUSION: dict = {"_combine": None}  # what the generated + and - use inside fused(), from engine/fusion.py
 _generated: list = []  # the namespaces of generated methods
 
 
-def use_fusion(combine) -> None:
-    """Called by engine/fusion.py: the function ``a + b`` / ``a - b`` call inside fused()."""
+def use_fusion(combine, open_class) -> None:
+    """Called by engine/fusion.py: how ``a + b`` / ``a - b`` build fused nodes inside fused()."""
     global _combine
     _combine = combine
+    _FUSION.update({"_combine": combine, "_Open": open_class})
     for ns in _generated:
-        ns["_combine"] = combine
+        ns.update(_FUSION)
 
 
-_ALL_FAST = True  # kept up to date by _state.publish_to
-_state.publish_to(globals())  # engine.sum / engine.dot read _ALL_FAST too
+_combine = None
+
+
+_ALL_FAST = _RECORD_FAST = True  # kept up to date by _state.publish_to
+_state.publish_to(globals())  # engine.sum / engine.dot / engine.linear read _RECORD_FAST too
 ops.on_define(_generate)
 
 
@@ -507,7 +525,7 @@ def sum(values: Iterable[Union[Value, Number]], start: Number = 0.0) -> Value:  
             if items is None:
                 items = prev[:]
             items.append(v)
-    if not prev or (not _ALL_FAST and _unrecorded("sum", prev, total)):
+    if not prev or (not _RECORD_FAST and _unrecorded("sum", prev, total)):
         return new_leaf(total)
     prev = tuple(prev)
     # With numbers among the terms (or a start), _ctx keeps (start, terms in
@@ -556,14 +574,14 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
             if len(bd) == k:
                 bd += b[k:]
                 y = _builtin_sum(map(_mul, ad, bd))
-                if not _ALL_FAST and _unrecorded("dot", a, y):
+                if not _RECORD_FAST and _unrecorded("dot", a, y):
                     return new_leaf(y)
                 return new_node(y, "dot", (*a, *head), (*bd, *ad[:k]), n)
         else:
             bd = [w.data for w in b if type(w) is Value]
             if len(bd) == n:
                 y = _builtin_sum(map(_mul, ad, bd))
-                if not _ALL_FAST and _unrecorded("dot", a, y):
+                if not _RECORD_FAST and _unrecorded("dot", a, y):
                     return new_leaf(y)
                 # prev is a then b, so create_graph pairs a[i] with prev[n + i]: ctx = n
                 return new_node(y, "dot", (*a, *b), (*bd, *ad), n)
@@ -597,7 +615,7 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
                 wd = w if type(w) is float else as_float(w, f"engine.dot: b[{i}]")
                 pairs = True
         y += xd * wd
-    if not prev or (not _ALL_FAST and _unrecorded("dot", prev, y)):
+    if not prev or (not _RECORD_FAST and _unrecorded("dot", prev, y)):
         return new_leaf(y)
     return new_node(y, "dot", tuple(prev), tuple(local), (tuple(a), tuple(b)) if pairs else None)
 
@@ -663,7 +681,7 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         row_data.append(ad if n and len(ad) == n else None)
     head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
     head_k = -1
-    m = 0 if _ALL_FAST else _get_mode()
+    m = 0 if _RECORD_FAST else _get_mode()
     record = not (m & (_NO_GRAD | _ANOMALY))
     values_only = m & (_NO_GRAD | _ANOMALY) == _NO_GRAD  # no_grad: leaves with the same numbers, no tuples
     out = []
@@ -750,9 +768,10 @@ def dot_operands(v: Value) -> tuple:
       partial is a constant (no Value-Value or number-number pair), the lists
       are not kept.
     """
+    prev = v._parents  # first: an open fused node seals when its parents are read (engine/fusion.py)
     ctx = v._ctx
     if type(ctx) is int:
-        prev, local = v._parents, v._local
+        local = v._local
         m = len(prev) - ctx  # how many of b are Values
         return prev[:ctx], prev[ctx:] + local[m:ctx]
     if ctx is None:
