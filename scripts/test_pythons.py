@@ -42,7 +42,7 @@ from typing import Iterable, Optional
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SUPPORTED = ("3.9", "3.10", "3.11", "3.12", "3.13")
 EXTRAS = ".[test,oracle]"
-PYTEST_ARGS = "-n 2 tests engine --doctest-modules --nbmake notebooks"
+PYTEST_ARGS = "-n 2 tests engine nn --doctest-modules --nbmake notebooks"
 
 
 def newest_patch(minor: str, versions: Iterable[str]) -> Optional[str]:
