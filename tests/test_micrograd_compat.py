@@ -295,3 +295,19 @@ def test_graph_tracing_notebook_code_renders_without_system_graphviz(tmp_path):
     assert out.returncode == 0, out.stderr
     svg = (tmp_path / "gout.svg").read_text()
     assert "<svg" in svg and "relu" in svg and "dot" in svg
+
+
+def test_sanity_check_expression_agrees_with_micrograd():
+    """The expression of micrograd's own sanity test, run on both Value classes."""
+    pytest.importorskip("micrograd")
+    from micrograd.engine import Value as RealValue
+
+    def run(V):
+        x = V(-4.0)
+        z = 2 * x + 2 + x
+        q = z.relu() + z * x
+        h = (z * z).relu()
+        y = h + q + q * x
+        y.backward()
+        return y.data, x.grad
+    assert run(Value) == run(RealValue)
