@@ -290,7 +290,7 @@ def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
     fwd = _subst(record.forward, names)
     ders = [_subst(INLINE.get(d, d), names) for d in record.derivatives]
     if record.masks:
-        ders = [(d, _subst(m, names)) for d, m in zip(ders, record.masks)]
+        ders = [d if m is None else (d, _subst(m, names)) for d, m in zip(ders, record.masks)]
     if record.arity == 1:
         return fwd, [(names["x"], ders[0])]
     if type(prev) is tuple:
