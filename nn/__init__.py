@@ -6,10 +6,13 @@
 >>> score = model([0.5, -1.0])              # a Value (one output), else a list
 
 Submodules: ``nn.module`` (the ``Module`` base), ``nn.layers``, ``nn.init``
-(weight init schemes), ``nn.checks`` (argument checks), ``nn.losses``, ``nn.optim``, ``nn.data``
-(toy datasets), ``nn.train`` (``fit``, plots), ``nn.io`` (JSON save/load),
-``nn.cli`` (the ``chainrule`` script).  matplotlib and tqdm are imported
-only when a picture or a progress bar is made.
+(weight init schemes), ``nn.checks`` (argument checks), ``nn.losses``,
+``nn.optim``, ``nn.data`` (generated sets, CSV, scikit-learn's real sets),
+``nn.tabular`` (``TabularModel``), ``nn.train`` (``fit``), ``nn.metrics``,
+``nn.plots``, ``nn.io`` (JSON save/load), ``nn.export`` (PyTorch),
+``nn.cli`` (the ``chainrule`` script).  matplotlib, tqdm, scikit-learn and
+torch are imported only when a picture, a progress bar, a real data set or
+an export is made.
 """
 from . import data, losses, metrics, optim
 from .export import from_torch, to_torch
@@ -19,11 +22,12 @@ from .module import Module, StateDictError
 from .optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR
 from .tabular import TabularModel
 from .train import evaluate, fit
+from .draw import draw_model  # matplotlib is imported only when a picture is made
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout", "BatchNorm",
     "StateDictError", "from_config", "TabularModel",
     "SGD", "Adam", "AdamW", "StepLR", "LinearLR", "CosineAnnealingLR",
     "fit", "evaluate", "save_model", "load_model", "load_weights", "ModelFileError",
-    "to_torch", "from_torch", "losses", "optim", "data", "metrics",
+    "to_torch", "from_torch", "losses", "optim", "data", "metrics", "draw_model",
 ]

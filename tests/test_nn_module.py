@@ -392,8 +392,10 @@ def test_predict_checks_input_length():
 def test_import_nn_is_light():
     import subprocess
     import sys
-    code = ("import sys, nn, nn.train, nn.io, nn.cli, nn.data, nn.losses, nn.optim; "
-            "print(sorted(m for m in ('matplotlib', 'tqdm', 'graphviz', 'torch', 'numpy') if m in sys.modules))")
+    code = ("import sys, nn, nn.train, nn.io, nn.cli, nn.data, nn.losses, nn.optim, nn.export, nn.plots, "
+            "nn.tabular, nn.csvdata, nn.cli_table, nn.cli_predict, nn.metrics; nn.cli.build_parser(); "
+            "print(sorted(m for m in ('matplotlib', 'tqdm', 'graphviz', 'torch', 'numpy', 'sklearn', 'scipy', "
+            "'ipywidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
