@@ -229,6 +229,21 @@ def test_module_count_bound_is_checked_before_building(tmp_path, monkeypatch):
     assert built == []
 
 
+def test_object_count_bounds_parsing_memory(tmp_path, monkeypatch):
+    # 500,000 tiny objects parse into ~230 MiB of dicts: the parse stops at MAX_OBJECTS instead
+    import nn.io
+    monkeypatch.setattr(nn.io, "MAX_OBJECTS", 50)
+    arch = {"type": "Sequential", "modules": [{"type": "Dropout", "p": 0.1}] * 60}
+    p = tmp_path / "many.json"
+    p.write_text(json.dumps({"format": "chainrule-model", "format_version": 1, "architecture": arch, "state": {}}))
+    with pytest.raises(ModelFileError) as err:
+        load_model(p)
+    assert str(err.value) == f"{p}: more than 50 JSON objects; the file is damaged or was not written by save_model"
+    arch["modules"] = arch["modules"][:40]
+    p.write_text(json.dumps({"format": "chainrule-model", "format_version": 1, "architecture": arch, "state": {}}))
+    assert len(load_model(p)) == 40
+
+
 def test_nonfinite_running_var_with_allow_nonfinite_is_the_users_call(tmp_path):
     doc = _seq_doc(Layer(2, 3, seed=0), BatchNorm(3))
     p = tmp_path / "nf.json"
