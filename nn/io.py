@@ -7,9 +7,9 @@ File format (``format_version`` 1)::
      "state": {"0.weight": [[...], ...], "0.bias": [...], ...},
      "metadata": {...}}                       # optional, free-form
 
-Writes are atomic: the JSON goes to a temporary file in the same folder,
-is flushed to disk, then ``os.replace``-d over the target, so a crash never
-leaves a half-written model.  Loads check everything (size, JSON syntax,
+Writes are atomic (``engine.fileio.atomic_write``): the JSON goes to a
+temporary file beside the real target, is flushed to disk, then
+``os.replace``-d over it, so a crash never leaves a half-written model.  Loads check everything (size, JSON syntax,
 format and version, architecture, every key, shape and number) before any
 weight is touched, and raise ``ModelFileError`` (a ValueError) naming the
 file and what is wrong.
