@@ -44,7 +44,7 @@ from operator import add, itemgetter, mul
 from typing import Optional, Sequence, Tuple
 
 from . import fusion, ops
-from .autograd import check_grad_args, topological_order
+from .autograd import CLOSURE, check_grad_args, topological_order
 from .value import Value, as_float
 
 __all__ = ["Compiled", "compile_graph", "compile_step"]
@@ -438,6 +438,9 @@ def _plan(v: Value):
     op = v.op
     parents = v._parents  # first: seals an open fused node
     ctx = v._ctx
+    if v._local is CLOSURE:
+        raise TypeError(f"compile_graph: node {op!r} has a micrograd-style _backward closure, which cannot be "
+                        f"replayed; build it from engine ops (or engine.register_op) to compile it")
     if type(ctx) is fusion.Terms:
         terms = ctx.expand(v)
         if any(kind == fusion.PAIR and sign < 0 for kind, sign, _ in terms):
