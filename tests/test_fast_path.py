@@ -208,12 +208,14 @@ def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
     old = signal.signal(signal.SIGALRM, interrupt)
     interrupted = 0
     try:
-        for _ in range(60):
+        for _ in range(400):  # until enough interrupts have landed (how many do depends on the machine's load)
+            if interrupted >= 20:
+                break
             for v in x:
                 v.grad = 0.0
             try:
                 armed[0] = True
-                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, took))
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.8 * took))
                 y.backward()
                 armed[0] = False
             except KeyboardInterrupt:
