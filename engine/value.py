@@ -248,6 +248,7 @@ _alloc = new_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (se
 # Argument errors name the function's qualname: make it "Value() got an
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
+_ValueType.__call__.__code__ = _ValueType.__call__.__code__.replace(co_name="Value")  # CPython 3.9 names co_name
 
 
 class _Ref(int):
