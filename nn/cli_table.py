@@ -268,8 +268,10 @@ def _pictures(model, history, Xtr, ytr, Xte, yte, paths, name, final) -> List[st
                                              y_val=yte or None, title=f"{name}: decision boundary")
                 written.append("boundary.png")
         else:
+            r2 = final.get("test_r2" if Xte else "train_r2")
             plots.plot_predicted_vs_actual(y, model.predict(X), paths["pred_vs_actual.png"], label=model.target,
-                                           title=f"{name}: predicted vs actual ({which} rows)")
+                                           title=f"{name}: predicted vs actual ({which} rows"
+                                                 f"{f', R² {r2:.3f}' if r2 is not None else ''})")
             written.append("pred_vs_actual.png")
     except OSError as e:
         raise Failure(f"cannot write pictures: {e.strerror or e}") from None
