@@ -401,6 +401,8 @@ def _check_options(parser, argv: List[str]) -> None:
         elif cmd == "graph" and t.startswith("-") and len(t) > 1:
             sp.dash_hint = ("; an EXPR that starts with '-' can go after --, e.g. "
                             "chainrule graph --at x=1 -- \"-h*x\"")
+            if len(t) > 2 and t[:2] in known:  # "-h*x": argparse reads -h (3.13 prints the help and exits 0)
+                sp.error(f"{t!r} starts like the option {t[:2]}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -160,7 +160,8 @@ def test_refusals_name_the_problem(tmp_path):
     for name, needle in [("Neuron fan_out -2", "fan_out must be >= 1"),
                          ("BatchNorm running_var -1", "'1.running_var'[1] = -1.0 is negative"),
                          ("BatchNorm eps 1e400", "eps must be a finite number"),
-                         ("Sequential 985 levels", "nested too deeply"),
+                         # the JSON parser itself gives up on 3.11 (RecursionError), not on 3.12+
+                         ("Sequential 985 levels", "nested"),
                          ("Sequential 40 levels", f"nested more than {MAX_NESTING} levels"),
                          (f"{MAX_MODULES + 1} Dropouts", f"more than {MAX_MODULES:,} modules"),
                          ("MLP nouts 5000 layers", "modules"),
