@@ -63,8 +63,9 @@ def run(variant: str, steps: int) -> dict:
     if variant == "torch_batched":
         return _run_torch(G, params, seq, steps)
     if variant == "chainrule_nn":
-        raise NotImplementedError("chainrule_nn: nn's sequence-model blocks are not built yet")
-    if variant == "minimal":
+        import gpt_nn  # nn.GPT with these weights, behind gpt_model's interface (loss, flat, Adam)
+        G, value_class, fused = gpt_nn.Model(params), float, contextlib.nullcontext
+    elif variant == "minimal":
         value_class, fused = G.MinimalValue, contextlib.nullcontext
     else:
         import engine

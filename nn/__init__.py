@@ -16,6 +16,8 @@ from .module import (
     MLP, Activation, BatchNorm, Dropout, Layer, Module, Neuron, Sequential, StateDictError, from_config,
 )
 from .optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR
+from . import functional
+from .sequence import GPT, CausalSelfAttention, Embedding, LayerNorm, Linear, RMSNorm, TransformerBlock
 from .train import evaluate, fit
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "SGD", "Adam", "AdamW", "StepLR", "LinearLR", "CosineAnnealingLR",
     "fit", "evaluate", "save_model", "load_model", "load_weights", "ModelFileError",
     "losses", "optim", "data",
+    "Linear", "Embedding", "RMSNorm", "LayerNorm", "CausalSelfAttention", "TransformerBlock", "GPT", "functional",
 ]
