@@ -65,15 +65,12 @@ def _rows(x, where: str):
 
 
 def _shifted_exps(row: list):
-    """``(m, [x - m for x in row], their exps)``, ``m`` the row's max (0.0 if it is not finite).
+    """``(m, [x - m for x in row], their exps)``, ``m`` the row's max.
 
-    With an inf or nan in the row, ``inf - inf`` would make nan where PyTorch
-    gives 0 or inf, so the shift is skipped and those values propagate as in
-    PyTorch (``softmax([inf, 1.0]) == [nan, 0.0]``).
+    Exactly PyTorch's arithmetic, special values included: an inf in the
+    row makes every entry nan (``inf - inf``), a nan anywhere poisons the sum.
     """
     m = max(v.data if isinstance(v, Value) else v for v in row)
-    if not math.isfinite(m):
-        m = 0.0
     shifted = [v - m for v in row]
     exps = [z.exp() if isinstance(z, Value) else math.exp(z) for z in shifted]
     return m, shifted, exps

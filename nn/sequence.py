@@ -387,9 +387,7 @@ class CausalSelfAttention(Module):
             probs = []
             for t, row in enumerate(scores):
                 row = row[:t + 1]
-                m = max(s.data for s in row)
-                if not math.isfinite(m):
-                    m = 0.0  # let inf/nan propagate as in PyTorch (see nn.functional.softmax)
+                m = max(s.data for s in row)  # inf/nan: nan everywhere, as in PyTorch (see nn.functional)
                 exps = [(s - m).exp() for s in row]
                 total = vsum(exps)
                 # masked positions weigh exactly 0.0, as after PyTorch's softmax of -inf

@@ -202,13 +202,17 @@ def make_names(n: int = 1000, *, seed: Union[int, random.Random, None] = 0, min_
     else:
         raise TypeError(f"{where}: seed must be an int, None or a random.Random, got {type(seed).__name__}")
     names, seen = [], set()
-    for _ in range(200 * n):
+    misses = 0
+    while misses < 2_000:  # draws in a row without a new name (20,000 names: at most ~20): range used up
         name = _name(rng)
         if min_len <= len(name) <= max_len and name not in seen and _pronounceable(name):
             seen.add(name)
             names.append(name)
             if len(names) == n:
                 return names
+            misses = 0
+        else:
+            misses += 1
     raise ValueError(f"{where}: found only {len(names)} distinct names of {min_len}..{max_len} letters; "
                      f"ask for fewer or widen the length range")
 
