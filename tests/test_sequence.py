@@ -63,27 +63,43 @@ def set_params(torch_module, rng, scale=0.5):
             p.copy_(t.tensor([rng.gauss(0.0, scale) for _ in range(p.numel())], dtype=t.float64).view(p.shape))
 
 
+def at_index(nested, name):
+    """``nested`` indexed by the ``[i][j]`` suffix of a parameter name such as ``weight[2][0]``."""
+    for i in name.partition("[")[2].rstrip("]").split("]["):
+        if i:
+            nested = nested[int(i)]
+    return nested
+
+
+def compare_with_torch(torch, ours, ref, xs, rng, call=None):
+    """Load ref's weights into ours, run both on rows ``xs``, backpropagate the same weighted sum of
+    the outputs; outputs, input gradients and every parameter's gradient must agree to TOL."""
+    state = state_from_torch(ref)
+    assert set(state) == set(ours.state_dict())  # PyTorch's parameter names
+    ours.load_state_dict(state)
+    x = values(xs)
+    out = ours(x)
+    coef = rand_rows(rng, len(out), len(out[0]))
+    weighted_sum(out, coef).backward()
+    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    tout = call(tx) if call else ref(tx)
+    (tout * torch.tensor(coef, dtype=torch.float64)).sum().backward()
+    close([[v.data for v in r] for r in out], tout.tolist())
+    close(grads(x), tx.grad.tolist())
+    tgrads = {k: p.grad.tolist() for k, p in ref.named_parameters()}
+    for name, p in ours.named_parameters():
+        close(p.grad, at_index(tgrads[name.partition("[")[0]], name))
+    return out, tout
+
+
 # -- against torch.nn -------------------------------------------------------------------
 
 def test_linear_matches_torch(torch):
     rng = random.Random(0)
-    ref = torch.nn.Linear(5, 3, dtype=torch.float64)
-    ours = Linear(5, 3)
-    ours.load_state_dict(state_from_torch(ref))
     xs = rand_rows(rng, 4, 5)
-    coef = rand_rows(rng, 4, 3)
-    x = values(xs)
-    out = ours(x)
-    weighted_sum(out, coef).backward()
-    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
-    tout = ref(tx)
-    (tout * torch.tensor(coef, dtype=torch.float64)).sum().backward()
-    close([[v.data for v in r] for r in out], tout.tolist())
-    close(grads(x), tx.grad.tolist())
-    close([[w.grad for w in r] for r in ours.weight], ref.weight.grad.tolist())
-    close([b.grad for b in ours.bias], ref.bias.grad.tolist())
-    # one row in, one row out
-    close([v.data for v in ours(xs[0])], tout[0].tolist())
+    ours = Linear(5, 3)
+    _, tout = compare_with_torch(torch, ours, torch.nn.Linear(5, 3, dtype=torch.float64), xs, rng)
+    close([v.data for v in ours(xs[0])], tout[0].tolist())  # one row in, one row out
 
 
 def test_embedding_matches_torch(torch):
@@ -108,20 +124,8 @@ def test_rmsnorm_matches_torch(torch, affine):
     ref = torch.nn.RMSNorm(6, eps=1e-5, elementwise_affine=affine, dtype=torch.float64)
     set_params(ref, rng)
     ours = RMSNorm(6, eps=1e-5, elementwise_affine=affine)
-    ours.load_state_dict(state_from_torch(ref))
-    xs = rand_rows(rng, 3, 6, 2.0)
-    coef = rand_rows(rng, 3, 6)
-    x = values(xs)
-    out = ours(x)
-    weighted_sum(out, coef).backward()
-    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
-    (ref(tx) * torch.tensor(coef, dtype=torch.float64)).sum().backward()
-    close([[v.data for v in r] for r in out], ref(tx).tolist())
-    close(grads(x), tx.grad.tolist())
-    if affine:
-        close([w.grad for w in ours.weight], ref.weight.grad.tolist())
-    else:
-        assert ours.parameters() == []
+    compare_with_torch(torch, ours, ref, rand_rows(rng, 3, 6, 2.0), rng)
+    assert len(ours.parameters()) == (6 if affine else 0)
 
 
 @pytest.mark.parametrize("affine,bias", [(True, True), (True, False), (False, False)])
@@ -130,21 +134,7 @@ def test_layernorm_matches_torch(torch, affine, bias):
     ref = torch.nn.LayerNorm(5, eps=1e-5, elementwise_affine=affine, bias=bias, dtype=torch.float64)
     set_params(ref, rng)
     ours = LayerNorm(5, eps=1e-5, elementwise_affine=affine, bias=bias)
-    ours.load_state_dict(state_from_torch(ref))
-    xs = rand_rows(rng, 4, 5, 3.0)
-    coef = rand_rows(rng, 4, 5)
-    x = values(xs)
-    out = ours(x)
-    weighted_sum(out, coef).backward()
-    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
-    tout = ref(tx)
-    (tout * torch.tensor(coef, dtype=torch.float64)).sum().backward()
-    close([[v.data for v in r] for r in out], tout.tolist())
-    close(grads(x), tx.grad.tolist())
-    if affine:
-        close([w.grad for w in ours.weight], ref.weight.grad.tolist())
-    if bias:
-        close([b.grad for b in ours.bias], ref.bias.grad.tolist())
+    compare_with_torch(torch, ours, ref, rand_rows(rng, 4, 5, 3.0), rng)
 
 
 def causal_mask(torch, t):
@@ -154,25 +144,11 @@ def causal_mask(torch, t):
 @pytest.mark.parametrize("heads,bias,t", [(1, True, 1), (2, True, 5), (4, False, 6), (3, True, 4)])
 def test_attention_matches_torch_multihead_attention_with_causal_mask(torch, heads, bias, t):
     rng = random.Random(heads * 10 + t)
-    e = 12
-    ref = torch.nn.MultiheadAttention(e, heads, bias=bias, batch_first=True, dtype=torch.float64)
+    ref = torch.nn.MultiheadAttention(12, heads, bias=bias, batch_first=True, dtype=torch.float64)
     set_params(ref, rng)
-    ours = CausalSelfAttention(e, heads, bias=bias)
-    ours.load_state_dict(state_from_torch(ref))  # same parameter names and layouts
-    xs = rand_rows(rng, t, e)
-    coef = rand_rows(rng, t, e)
-    x = values(xs)
-    out = ours(x)
-    weighted_sum(out, coef).backward()
-    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
-    tout, _ = ref(tx, tx, tx, attn_mask=causal_mask(torch, t), need_weights=False)
-    (tout * torch.tensor(coef, dtype=torch.float64)).sum().backward()
-    close([[v.data for v in r] for r in out], tout.tolist())
-    close(grads(x), tx.grad.tolist())
-    close([[w.grad for w in r] for r in ours.in_proj_weight], ref.in_proj_weight.grad.tolist())
-    close([[w.grad for w in r] for r in ours.out_proj.weight], ref.out_proj.weight.grad.tolist())
-    if bias:
-        close([b.grad for b in ours.in_proj_bias], ref.in_proj_bias.grad.tolist())
+    mask = causal_mask(torch, t)
+    compare_with_torch(torch, CausalSelfAttention(12, heads, bias=bias), ref, rand_rows(rng, t, 12), rng,
+                       lambda x: ref(x, x, x, attn_mask=mask, need_weights=False)[0])
 
 
 def test_attention_is_causal():
@@ -193,21 +169,9 @@ def test_transformer_block_matches_torch_encoder_layer(torch, bias):
     ref = torch.nn.TransformerEncoderLayer(e, heads, dim_feedforward=4 * e, dropout=0.0, activation="relu",
                                            batch_first=True, norm_first=True, bias=bias, dtype=torch.float64)
     set_params(ref, rng, 0.3)
-    ours = TransformerBlock(e, heads, norm="layernorm", affine=True, bias=bias)
-    state = state_from_torch(ref)
-    assert set(state) == set(ours.state_dict())  # PyTorch's names
-    ours.load_state_dict(state)
-    xs = rand_rows(rng, t, e)
-    coef = rand_rows(rng, t, e)
-    x = values(xs)
-    out = ours(x)
-    weighted_sum(out, coef).backward()
-    tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
-    tout = ref(tx, src_mask=causal_mask(torch, t))
-    (tout * torch.tensor(coef, dtype=torch.float64)).sum().backward()
-    close([[v.data for v in r] for r in out], tout.tolist())
-    close(grads(x), tx.grad.tolist())
-    close([[w.grad for w in r] for r in ours.linear1.weight], ref.linear1.weight.grad.tolist())
+    mask = causal_mask(torch, t)
+    compare_with_torch(torch, TransformerBlock(e, heads, norm="layernorm", affine=True, bias=bias), ref,
+                       rand_rows(rng, t, e), rng, lambda x: ref(x, src_mask=mask))
 
 
 def test_softmax_log_softmax_logsumexp_match_torch(torch):
@@ -308,11 +272,7 @@ def test_gpt_matches_a_torch_gpt(torch, cfg):
     ref_loss, ref_grads = torch_gpt_loss(torch, model.state_dict(), ids, {"norm": "rmsnorm", **cfg})
     close(loss.data, ref_loss)
     for name, p in model.named_parameters():
-        key, _, index = name.partition("[")
-        g = ref_grads[key]
-        for i in index.rstrip("]").split("]["):
-            g = g[int(i)]
-        close(p.grad, g)
+        close(p.grad, at_index(ref_grads[name.partition("[")[0]], name))
 
 
 # -- against finite differences ------------------------------------------------------------
