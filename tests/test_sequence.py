@@ -461,3 +461,16 @@ def test_functional_bad_input():
 def test_generate_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call(GPT(27))
+
+
+def test_names_example_runs():
+    import pathlib
+    import subprocess
+    import sys
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "names_gpt.py"
+    out = subprocess.run([sys.executable, str(script), "--steps", "2", "--samples", "3"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "step     2  loss" in out.stdout and "samples" in out.stdout
+    bad = subprocess.run([sys.executable, str(script), "--steps", "0"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--steps must be >= 1" in bad.stderr
