@@ -15,7 +15,10 @@ from .ops import register_op
 from .value import Value, dot, linear
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
 
+from .render import patch_graphviz as _patch_graphviz
+
 __version__ = "0.1.0"
+_patch_graphviz()  # user-made graphviz.Digraphs render via graphviz-pure too, without importing graphviz
 
 
 def __getattr__(name: str):
@@ -24,6 +27,9 @@ def __getattr__(name: str):
     if name == "draw_dot":
         from .draw import draw_dot
         return draw_dot
+    if name in ("explain", "draw_backward"):
+        from . import walkthrough  # not engine/explain.py: the module would shadow the function
+        return getattr(walkthrough, name)
     if name in ("compile_graph", "Compiled"):
         from . import trace
         return getattr(trace, name)
@@ -34,5 +40,5 @@ __all__ = [
     "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "fused",
     "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "register_op",
     "GradcheckError", "AnomalyError", "OpError",
-    "topological_order", "formula", "draw_dot", "compile_graph", "Compiled",
+    "topological_order", "formula", "draw_dot", "explain", "draw_backward", "compile_graph", "Compiled",
 ]

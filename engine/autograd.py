@@ -22,6 +22,7 @@ the same loop over local derivatives that are Values.
 from __future__ import annotations
 
 import platform
+import threading
 from collections import defaultdict
 from typing import Callable, Optional, Sequence
 
@@ -127,22 +128,28 @@ ON_NODES = _OnNodes()
 FAST = platform.python_implementation() == "CPython"
 
 
+# One backward() at a time, whatever the thread: the fast walk marks nodes in
+# their .grad, and two graphs may share nodes and leaves (whose += would race).
+_one_at_a_time = threading.RLock()
+
+
 def backward(root: Value, gradient=1.0) -> None:
     """Accumulate d(root)/d(leaf) * gradient into every leaf's ``.grad``.
 
-    Intermediate nodes get this call's gradient.  Not for two threads on one
-    graph at once (nor is PyTorch's ``.grad`` accumulation); separate graphs
-    in separate threads are fine.
+    Intermediate nodes get this call's gradient.  Thread-safe: calls from
+    several threads run one after another, so graphs that share nodes or
+    leaves get every contribution.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
     gradient = as_float(gradient, "backward(gradient)")
-    if _state.is_on(_state.ANOMALY):
-        backward_reference(root, gradient, check=_anomaly_check)
-    elif FAST:
-        _fast.backward(root, gradient)
-    else:
-        backward_reference(root, gradient)
+    with _one_at_a_time:
+        if _state.is_on(_state.ANOMALY):
+            backward_reference(root, gradient, check=_anomaly_check)
+        elif FAST:
+            _fast.backward(root, gradient)
+        else:
+            backward_reference(root, gradient)
 
 
 def _anomaly_check(node: Value, parent: Value, local: float, g: float, contribution: float) -> None:

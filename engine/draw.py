@@ -1,4 +1,4 @@
-"""Draw a computation graph with Graphviz, with or without a system Graphviz.
+"""Draw a computation graph with Graphviz: ``draw_dot(root)``.
 
 >>> from engine import Value, draw_dot
 >>> x = Value(2.0, label="x"); w = Value(-3.0, label="w")
@@ -9,144 +9,81 @@ True
 >>> # g.pipe(format="svg"), g.render(...), render_to_file(g, "y.png"), or just
 >>> # leave `g` as the last line of a Jupyter cell to see it inline.
 
-Picture: one record per Value (``label | data | grad``, numbers to
-``digits`` significant digits) and one small ellipse per op, with edges in
-data-flow order (inputs -> op -> result).  An op whose result was made with a
-plain number (``x * 2``) shows the number in the op node (``* 2``).
+The picture: one record per Value (``label | data | grad``) and one small
+node per op, edges in data-flow order (inputs -> op -> result).
 
-Readability limits (all keyword arguments of ``draw_dot``):
-
-* ``max_inputs`` (default ``MAX_INPUTS`` = 12): a fused ``sum``/``dot`` node
-  with more parents draws edges from ``max_inputs`` of them and collapses the
-  rest into ONE dashed ``... N more inputs`` node.  Parents that are results
-  of ops come first (they carry the rest of the graph, e.g. an MLP's hidden
-  units), then leaves (e.g. its weights), each in operand order.  A collapsed
-  parent is still drawn if it also feeds a drawn node some other way.
-* ``top=N``: keep only N Value nodes (the output is always kept), chosen
-  among those still drawable after the ``max_inputs`` collapsing, by
-  ``top_by="grad"`` (largest ``|grad|``, ties broken by nearness to the
-  output) or ``top_by="depth"`` (nearest the output, counting ops on the
-  shortest path).  Inputs of a drawn op that were dropped are summarised in
-  the same ``... N more inputs`` node, so nothing disappears silently.
-* ``color_by="sign"`` fills records by the sign of ``grad`` (blue > 0,
-  red < 0, white == 0, grey for nan); ``color_by="magnitude"`` does the same
-  with the colour's strength growing with ``|grad|`` (relative to the largest
-  drawn ``|grad|``).  A legend is added as the graph label.
-* ``highlight=v`` (a Value in the graph, or the label of exactly one of
-  them): every path from ``v`` to the output is drawn thick and red, the
-  way ``v``'s gradient flows back.
+* Operand roles: an op whose operands do not commute labels its input edges
+  ``a`` and ``b`` and reads ``a - b``, ``a / b``, ``a ** b``; with a number
+  operand the op node shows it in place (``x - 2``, ``2 - x``, ``* 2``).
+* Fused ``dot`` nodes are a table of their pairs, one row per ``a_i * b_i``
+  with the numbers and the term (``-3 * 2 = -6``), constants included; each
+  Value operand's edge goes into its row, so which w_i multiplies which x_i
+  is visible.  Up to ``max_inputs`` rows (default 20: a 16-input neuron and
+  its bias whole); the rest are one ``... N more pairs`` row.  A ``sum``
+  draws up to ``max_inputs`` inputs and one ``... N more inputs`` node.
+* Size: at most ``max_nodes`` Value boxes (default 150) are drawn; a bigger
+  graph, or ``top=N``, keeps the most relevant Values (``top_by="grad"``:
+  largest ``|grad|``; ``"depth"``: nearest the output) *together with the
+  path that connects each of them to the output*, so the picture never falls
+  apart into unconnected boxes.  A note under the graph says what was left
+  out.  The walk looks at the ``WALK_LIMIT`` (100,000) Values nearest the
+  output at most, so a 1,000,000-node graph draws in about a second.  For a
+  whole model's weights at once, ``nn.draw_model(model)`` draws layers,
+  neurons and weights instead of Values.
+* ``color_by="sign"`` / ``"magnitude"`` fills records by their gradient;
+  ``highlight=v`` draws every path from ``v`` to the output in red.
 
 Rendering (``.pipe()``, ``.render()``, Jupyter's inline SVG,
-``render_to_file``) uses Graphviz's ``dot`` command if it is on PATH, else
-the ``graphviz-pure`` command from PyPI (``pip install graphviz-pure``; it
-writes svg/png/json but not pdf), also looked for beside ``sys.executable``
-because a virtualenv's ``bin`` is often not on PATH.  With neither, one
-``RendererNotFoundError`` names both fixes.  See ``find_renderer``.
+``render_to_file``) uses Graphviz's ``dot`` or, without it, the
+``graphviz-pure`` command from PyPI: see ``engine.render``.
 
-Only this module imports ``graphviz`` (the Python package), and only inside
-functions, so ``import engine`` stays instant and dependency-free.
+Only this module and ``engine.render`` touch ``graphviz`` (the Python
+package), and only inside functions, so ``import engine`` stays instant.
 """
 from __future__ import annotations
 
 import math
 import os
 import pathlib
-import shutil
-import sys
-import secrets
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Mapping, Optional, Union
 
 from . import ops
-from .graph import op_symbol, topological_order
-from .value import Value
+from .fusion import Terms
+from .render import Renderer, RendererNotFoundError, find_renderer, use_renderer, write_atomic
+from .value import Value, dot_operands
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; graphviz is imported lazily
     import graphviz
 
 __all__ = [
     "draw_dot", "render_to_file", "find_renderer", "Renderer", "RendererNotFoundError",
-    "MAX_INPUTS", "RENDER_FORMATS",
+    "MAX_INPUTS", "MAX_NODES", "WALK_LIMIT", "RENDER_FORMATS",
 ]
 
-MAX_INPUTS = 12
-"""Default number of inputs drawn per op before the rest collapse into one node."""
+MAX_INPUTS = 20
+"""Inputs (or ``dot`` pairs) drawn per op before the rest are summarised: a 16-input neuron + bias whole."""
+
+MAX_NODES = 60
+"""Value boxes drawn by default; bigger graphs keep the most relevant ones, connected (see ``top``)."""
+
+WALK_LIMIT = 100_000
+"""Values looked at, nearest the output first: bounds time and memory on huge graphs."""
 
 RENDER_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 """File suffix -> format used by ``render_to_file`` (``dot`` = DOT source, no renderer)."""
 
-_FALLBACK = "graphviz-pure"
-_FALLBACK_FORMATS = {"svg", "png", "json", "dot", "gv", "plain", "plain-ext", "xdot",
-                     "jpg", "jpeg", "jpe", "canon", "dot_json", "xdot_json", "json0"}
-_FIX = ("install Graphviz so that the `dot` command is on PATH (https://graphviz.org/download/, "
-        "e.g. `apt install graphviz` or `brew install graphviz`), or run "
-        "`pip install graphviz-pure` (or `pip install 'chainrule[viz]'`) in this Python environment")
+_RECORD_SPECIAL = set('{}|<>"\\')
+_HOT = {"color": "#d7191c", "penwidth": "2.5"}
 
 
-class RendererNotFoundError(RuntimeError):
-    """Neither Graphviz's ``dot`` nor ``graphviz-pure`` could be found to render an image."""
-
-
-class Renderer(NamedTuple):
-    """A Graphviz command line renderer: ``name`` is ``"dot"`` or ``"graphviz-pure"``."""
-
-    name: str
-    path: str
-
-
-def find_renderer() -> Optional[Renderer]:
-    """The renderer ``draw_dot`` images will use, or None if there is none.
-
-    Order: ``dot`` on PATH (real Graphviz, all formats), then
-    ``graphviz-pure`` on PATH, then ``graphviz-pure`` in the directory of
-    ``sys.executable`` (a venv's ``bin``/``Scripts`` even when the venv is not
-    activated).  Found with ``shutil.which``: ``graphviz.version()`` cannot
-    parse graphviz-pure's ``-V`` line, so we never ask it.
-
-    >>> r = find_renderer()
-    >>> r is None or r.name in ("dot", "graphviz-pure")
-    True
-    """
-    dot = shutil.which("dot")
-    if dot:
-        return Renderer("dot", dot)
-    pure = shutil.which(_FALLBACK)
-    if not pure:
-        pure = shutil.which(_FALLBACK, path=os.path.dirname(os.path.abspath(sys.executable)))
-    if pure:
-        return Renderer(_FALLBACK, pure)
-    return None
-
-
-def _use_renderer(fmt: Optional[str] = None) -> Renderer:
-    """Point the ``graphviz`` package at our renderer (or raise one clear error).
-
-    graphviz 0.21 builds every command line as ``[dot_command.DOT_BINARY,
-    '-K...', '-T...', ...]``, reading the module attribute at call time, so
-    setting it is enough for ``pipe``, ``render`` and the Jupyter repr.
-    ``graphviz-pure`` takes the same ``-K -T -o -O`` flags.
-    """
-    r = find_renderer()
-    if r is None:
-        raise RendererNotFoundError(
-            "cannot render the graph image: that needs Graphviz's `dot` command or `graphviz-pure`, "
-            f"and neither was found (looked on PATH and in {os.path.dirname(sys.executable)}). "
-            f"Fix: {_FIX}. The DOT source (`.source`, `.save()`, or a .dot file) needs no renderer."
-        )
-    if fmt is not None and r.name == _FALLBACK and fmt not in _FALLBACK_FORMATS:
-        raise ValueError(
-            f"draw_dot: format {fmt!r} is not supported by graphviz-pure (the renderer in use, "
-            f"{r.path}); use 'svg' or 'png', or install Graphviz's `dot` for {fmt!r}"
-        )
-    from graphviz.backend import dot_command
-    dot_command.DOT_BINARY = pathlib.Path(r.path)
-    return r
-
+# ---------------------------------------------------------------------------
+# The one Digraph class: renders through engine.render's renderer.
 
 _digraph_class = None
 
 
 def _Digraph():
-    """A ``graphviz.Digraph`` subclass that finds a renderer before rendering.
+    """A ``graphviz.Digraph`` subclass that finds a renderer (or says why not) before rendering.
 
     Built on first use because ``graphviz`` is imported lazily.  It is still a
     ``graphviz.Digraph`` (``isinstance`` holds, Jupyter display works).
@@ -164,14 +101,14 @@ def _Digraph():
             """``graphviz.Digraph`` that renders via ``dot`` or ``graphviz-pure``."""
 
             def pipe(self, format=None, *args, **kwargs):  # noqa: A002 - graphviz's name
-                _use_renderer(format or self.format)
+                use_renderer(format or self.format)
                 return super().pipe(format, *args, **kwargs)
 
             def render(self, *args, **kwargs):
                 fmt = kwargs.get("format")
                 if fmt is None and kwargs.get("outfile") is not None:
                     fmt = pathlib.Path(kwargs["outfile"]).suffix.lstrip(".") or None
-                _use_renderer(fmt or self.format)
+                use_renderer(fmt or self.format)
                 return super().render(*args, **kwargs)
 
         # A findable name, so pickle/copy see engine.draw.ChainruleDigraph (via __getattr__ below).
@@ -189,36 +126,93 @@ def __getattr__(name: str):
 
 
 # ---------------------------------------------------------------------------
-# Drawing
-
-_RECORD_SPECIAL = set('{}|<>"\\')
-
+# Reading ops: the only place that knows how a node stores its constants.
 
 def _num(x: float, digits: int) -> str:
     return f"{x:.{digits}g}"
 
 
 def _esc(text: str) -> str:
-    """Escape a user label for a DOT record field (``{ } | < >`` are syntax there)."""
+    """A user's text made safe inside a DOT record label.
+
+    ``{ } | < > " \\`` are record syntax and get a backslash; control
+    characters (a NUL byte ends a DOT string and made the renderer fail) are
+    shown as ``\\x00``-style text.
+    """
     out = []
     for ch in text:
         if ch in _RECORD_SPECIAL:
             out.append("\\" + ch)
         elif ch == "\n":
             out.append("\\n")
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\\\x{ord(ch):02x}")
         else:
             out.append(ch)
     return "".join(out)
 
 
-def _op_label(v: Value, digits: int) -> str:
-    sym = op_symbol(v)
+def _plain(text: str) -> str:
+    """A user's text (an op name) made safe as a plain DOT label: control characters as ``\\x01`` text."""
+    return "".join(f"\\\\x{ord(ch):02x}" if ch < " " or ch == "\x7f" else ch for ch in text)
+
+
+def _terms(v: Value) -> Optional[list]:
+    """The rows of a fused node's table, ``(sign, operands)`` with one or two operands (Values or
+    numbers) each, or None for a node drawn as one op symbol.
+
+    Fused nodes keep their operands in one of two ways: ``engine.dot`` keeps
+    its two lists (``dot_operands``); nodes fused by ``engine.fused()`` keep
+    a term program (``fusion.Terms``).
+    """
     ctx = v._ctx
-    if isinstance(ctx, float):  # Value-and-number op: show the number so the node reads as x * 2
-        c = _num(ctx, digits)
-        reflected = ops.NODE_OPS.get(v.op, (None, False))[1]
-        return f"{c} {sym}" if reflected else f"{sym} {c}"
-    return sym
+    if type(ctx) is Terms:
+        return [(sign, operands) for _, sign, operands in ctx.expand(v)]
+    if v.op != "dot" or not v.parents:
+        return None
+    try:
+        a, b = dot_operands(v)
+    except ValueError:  # the node kept no lists: every term is a Value times a constant
+        return [(1.0, pair) for pair in zip(v.parents, v.local_grads)]
+    return [(1.0, pair) for pair in zip(a, b)]
+
+
+def _row_text(sign: float, operands: tuple, digits: int) -> str:
+    """``-3 * 2 = -6`` for a product term, ``- 0.5`` for a plain one."""
+    xs = [x.data if isinstance(x, Value) else x for x in operands]
+    lead = "- " if sign < 0 else ""
+    if len(xs) == 1:
+        return f"{lead or '+ '}{_num(xs[0], digits)}"
+    return f"{lead}{_num(xs[0], digits)} * {_num(xs[1], digits)} = {_num(sign * xs[0] * xs[1], digits)}"
+
+
+def _op_label(v: Value, digits: int) -> str:
+    """What an op node reads: ``*``, ``x - 2``, ``2 ** x``, ``a / b``, ``-x``, ``tanh``, a registered name..."""
+    entry = ops.NODE_OPS.get(v.op)
+    if entry is None or entry[0].arity not in (1, 2):
+        return v.op
+    op = entry[0]
+    sym = op.symbol
+    if op.arity == 1:
+        return f"{sym}x" if sym else op.name
+    if len(v.parents) == 2:
+        if op.commutative:
+            return sym or op.name
+        return f"a {sym} b" if sym else f"{op.name}(a, b)"
+    # Value and number: the number in its place
+    _, operands, _ = ops.node_inputs(v)
+    a, b = ("x" if isinstance(o, Value) else _num(o, digits) for o in operands)
+    if op.commutative and sym:
+        return f"{sym} {b if a == 'x' else a}"
+    return f"{a} {sym} {b}" if sym else f"{op.name}({a}, {b})"
+
+
+def _roles(v: Value) -> tuple:
+    """Edge labels for the inputs of ``v``: ``("a", "b")`` where operand order matters, else ()."""
+    entry = ops.NODE_OPS.get(v.op)
+    if len(v.parents) == 2 and entry is not None and entry[0].arity == 2 and not entry[0].commutative:
+        return ("a", "b")
+    return ()
 
 
 def _fill(g: float, mode: Optional[str], scale: float) -> Optional[str]:
@@ -238,13 +232,104 @@ def _fill(g: float, mode: Optional[str], scale: float) -> Optional[str]:
     return f"#{r:02x}{gg:02x}{b:02x}"
 
 
-def _resolve_highlight(highlight, order: list) -> Optional[Value]:
+# ---------------------------------------------------------------------------
+# Which Values to draw.
+
+class _Inputs:
+    """What one op node draws: its rows (dot) or inputs, and how many it leaves out."""
+
+    __slots__ = ("pairs", "values", "hidden")
+
+    def __init__(self, v: Value, max_inputs: int) -> None:
+        def carries(x):  # a result of an op: the rest of the graph hangs off it
+            return isinstance(x, Value) and bool(x.parents)
+
+        self.pairs = None
+        terms = _terms(v)
+        if terms is not None:
+            idx = range(len(terms))
+            if len(terms) > max_inputs:  # results of ops first (an MLP's hidden units), then operand order
+                idx = sorted(sorted(idx, key=lambda i: (not any(carries(x) for x in terms[i][1]), i))[:max_inputs])
+            self.pairs = [(i, terms[i]) for i in idx]  # (row number, (sign, operands))
+            self.values = [x for _, (_, xs) in self.pairs for x in xs if isinstance(x, Value)]
+            self.hidden = len(terms) - len(self.pairs)
+        else:
+            ps = v.parents
+            idx = range(len(ps))
+            if len(ps) > max_inputs:
+                idx = sorted(sorted(idx, key=lambda i: (not carries(ps[i]), i))[:max_inputs])
+            self.values = [ps[i] for i in idx]
+            self.hidden = len(ps) - len(self.values)
+
+
+def _walk(root: Value, max_inputs: int, limit: int):
+    """Breadth-first from the output through the inputs each op draws, at most ``limit`` Values.
+
+    Returns (Values nearest-first, {id: ops to the output}, {id: the Value
+    it was reached from}, {id: _Inputs}, whether the walk was cut short).
+    """
+    order = [root]
+    dist = {id(root): 0}
+    toward = {id(root): None}
+    inputs = {}
+    cut = False
+    i = 0
+    while i < len(order):
+        v = order[i]
+        i += 1
+        if not v.parents:
+            continue
+        ins = inputs[id(v)] = _Inputs(v, max_inputs)
+        d = dist[id(v)] + 1
+        for p in ins.values:
+            if id(p) not in dist:
+                if len(order) >= limit:
+                    cut = True
+                    continue
+                dist[id(p)] = d
+                toward[id(p)] = v
+                order.append(p)
+    return order, dist, toward, inputs, cut
+
+
+def _select(order: list, dist: dict, toward: dict, limit: int, top_by: str, grad_of) -> set:
+    """ids of at most ``limit`` Values: the best by ``top_by``, each with its path to the output.
+
+    Greedy: take Values best-first and add each with the Values on its way
+    to the nearest kept one (the walk's tree) if they still fit; each try
+    walks at most the boxes still free.
+    """
+    if top_by == "depth":  # the walk is nearest-first, and each Value's way out comes before it
+        return {id(v) for v in order[:limit]}
+
+    def key(v):
+        g = abs(grad_of(v))
+        return (-(0.0 if g != g else g), dist[id(v)])
+
+    keep = {id(order[0])}
+    for v in sorted(order[1:], key=key):
+        if len(keep) >= limit:
+            break
+        if id(v) in keep:
+            continue
+        path = []
+        u = v
+        while id(u) not in keep and len(keep) + len(path) < limit:
+            path.append(id(u))
+            u = toward[id(u)]
+        if id(u) in keep:
+            keep.update(path)
+    return keep
+
+
+def _resolve_highlight(highlight, order: list, cut: bool) -> Optional[Value]:
     if highlight is None:
         return None
+    beyond = f" (or it lies beyond the {len(order):,} Values nearest the output that draw_dot looks at)" if cut else ""
     if isinstance(highlight, Value):
         if not any(v is highlight for v in order):
             raise ValueError(
-                f"draw_dot(highlight=...): {highlight!r} is not part of this graph; "
+                f"draw_dot(highlight=...): {highlight!r} is not part of this graph{beyond}; "
                 "pass a Value the output was computed from (or its label)")
         return highlight
     if isinstance(highlight, str):
@@ -253,30 +338,61 @@ def _resolve_highlight(highlight, order: list) -> Optional[Value]:
             labels = sorted({v.label for v in order if v.label})
             what = "no Value" if not hits else f"{len(hits)} Values"
             raise ValueError(
-                f"draw_dot(highlight={highlight!r}): {what} in this graph has that label; "
-                f"pass the Value itself or one of the unique labels {labels}")
+                f"draw_dot(highlight={highlight!r}): {what} in this graph has that label{beyond}; "
+                f"pass the Value itself or one of the unique labels {labels[:20]}")
         return hits[0]
     raise TypeError(
         f"draw_dot(highlight=...): expected a Value or a label str, got {type(highlight).__name__}")
 
+
+def _downstream(target: Value, order: list) -> set:
+    """ids of ``target`` and every walked Value computed from it: the paths its gradient flows back along."""
+    children = {}
+    for v in order:
+        for p in v.parents:
+            children.setdefault(id(p), []).append(v)
+    hot = {id(target)}
+    stack = [target]
+    while stack:
+        for c in children.get(id(stack.pop()), ()):
+            if id(c) not in hot:
+                hot.add(id(c))
+                stack.append(c)
+    return hot
+
+
+def _check_limit(name: str, value, default: int) -> None:
+    if type(value) is not int or value < 1:
+        raise ValueError(f"draw_dot({name}={value!r}): expected an int >= 1, e.g. {default}")
+
+
+# ---------------------------------------------------------------------------
 
 def draw_dot(
     root: Value,
     *,
     rankdir: str = "LR",
     max_inputs: int = MAX_INPUTS,
+    max_nodes: int = MAX_NODES,
     color_by: Optional[str] = None,
     top: Optional[int] = None,
     top_by: str = "grad",
     highlight: Union[Value, str, None] = None,
     digits: int = 4,
     format: str = "svg",  # noqa: A002 - graphviz's name for it
+    grads: Optional[Mapping[Value, float]] = None,
+    node_names: Optional[dict] = None,
 ) -> "graphviz.Digraph":
-    """The computation graph of ``root`` as a ``graphviz.Digraph``.
+    """The computation graph of ``root`` as a ``graphviz.Digraph``; see the module docstring.
 
-    See the module docstring for the picture and every option.  Iterative
-    (uses ``engine.graph.topological_order``), so deep graphs are fine; very
-    large graphs draw slowly in Graphviz, so use ``top=`` for big models.
+    ``top=N`` draws at most N Value boxes (the N most relevant by
+    ``top_by``, with the paths connecting them to the output); without it,
+    graphs of more than ``max_nodes`` Values are summarised the same way.
+    ``grads={value: g}`` shows (and colours, ranks by) those gradients
+    instead of ``.grad``, e.g. the result of ``engine.grad``; Values missing
+    from it show 0.  ``node_names``: a dict to fill with ``{DOT node name:
+    Value}`` for every drawn box, for tools that post-process the picture
+    (``engine.draw_backward`` does).
 
     >>> from engine import Value
     >>> a = Value(2.0, label="a"); b = (a * 3.0).relu(); b.backward()
@@ -285,130 +401,119 @@ def draw_dot(
     True
     """
     if not isinstance(root, Value):
-        raise TypeError(f"draw_dot: expected a Value to draw, got {type(root).__name__} {root!r}")
+        raise TypeError(f"draw_dot: expected a Value to draw, got {type(root).__name__} {root!r}"[:300])
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_dot(rankdir={rankdir!r}): use 'LR' (left to right) or 'TB' (top to bottom)")
-    if type(max_inputs) is not int or max_inputs < 1:
-        raise ValueError(f"draw_dot(max_inputs={max_inputs!r}): expected an int >= 1, e.g. {MAX_INPUTS}")
+    _check_limit("max_inputs", max_inputs, MAX_INPUTS)
+    _check_limit("max_nodes", max_nodes, MAX_NODES)
     if color_by not in (None, "sign", "magnitude"):
         raise ValueError(f"draw_dot(color_by={color_by!r}): use None, 'sign' or 'magnitude'")
     if top is not None and (type(top) is not int or top < 1):
-        raise ValueError(f"draw_dot(top={top!r}): expected an int >= 1 (number of Value nodes to keep) or None")
+        raise ValueError(f"draw_dot(top={top!r}): expected an int >= 1 (number of Value boxes to keep) or None")
     if top_by not in ("grad", "depth"):
         raise ValueError(f"draw_dot(top_by={top_by!r}): use 'grad' (largest |grad|) or 'depth' (nearest the output)")
     if type(digits) is not int or not 1 <= digits <= 17:
         raise ValueError(f"draw_dot(digits={digits!r}): expected an int from 1 to 17")
 
-    order = topological_order(root)
-    index = {id(v): i for i, v in enumerate(order)}
-    target = _resolve_highlight(highlight, order)
-
-    # Distance (number of ops) from the output, walking children before
-    # parents: reversed topological order visits every child of p before p.
-    depth = {id(root): 0}
-    for v in reversed(order):
-        d = depth.get(id(v))
-        if d is None:
-            continue
-        for p in v.parents:
-            if depth.get(id(p), d + 2) > d + 1:
-                depth[id(p)] = d + 1
-
-    # Inputs that get an edge from each op.  Beyond max_inputs, prefer inputs
-    # that are themselves results of ops (they carry the rest of the graph,
-    # e.g. an MLP's hidden units) over leaves (its weights); operand order
-    # otherwise.  The rest collapse into one "... N more inputs" node.
-    shown = {}
-    reach = {id(root)}  # drawable at all: not only behind collapsed inputs
-    for v in reversed(order):
-        if id(v) not in reach:
-            continue
-        ps = v.parents
-        if len(ps) > max_inputs:
-            pick = sorted(range(len(ps)), key=lambda i: (ps[i]._parents is None, i))[:max_inputs]
-            ps = tuple(ps[i] for i in sorted(pick))
-        shown[id(v)] = ps
-        for p in ps:
-            reach.add(id(p))
-    candidates = [v for v in order if id(v) in reach]
-
-    # Which Values to draw.
-    if top is not None and top < len(candidates):
-        if top_by == "grad":
-            def key(v):
-                g = abs(v.grad)
-                return (0.0 if g != g else g, -depth[id(v)])
-        else:
-            def key(v):
-                return (-depth[id(v)], -index[id(v)])
-        ranked = sorted((v for v in candidates if v is not root), key=key, reverse=True)
-        keep = {id(root)} | {id(v) for v in ranked[: top - 1]}
-        drawn = [v for v in candidates if id(v) in keep]
+    if grads is not None and not isinstance(grads, Mapping):
+        raise TypeError(f"draw_dot(grads=...): expected a dict {{Value: gradient}}, got {type(grads).__name__}")
+    if node_names is not None and not isinstance(node_names, dict):
+        raise TypeError(f"draw_dot(node_names=...): expected a dict to fill, got {type(node_names).__name__}")
+    grad_of = (lambda v: grads.get(v, 0.0)) if grads is not None else (lambda v: v.grad)
+    order, dist, toward, inputs, cut = _walk(root, max_inputs, WALK_LIMIT)
+    target = _resolve_highlight(highlight, order, cut)
+    limit = max_nodes if top is None else top
+    if len(order) <= limit:
+        drawn = order
     else:
-        drawn = candidates
-    drawn_ids = {id(v) for v in drawn}
+        keep = _select(order, dist, toward, limit, top_by, grad_of)
+        drawn = [v for v in order if id(v) in keep]
+    summarised = len(drawn) < len(order)
+    name = {id(v): f"v{i}" for i, v in enumerate(drawn)}
+    hot = _downstream(target, order) if target is not None else set()
+    scale = max((abs(g) for g in map(grad_of, drawn) if math.isfinite(g)), default=0.0)
+    if node_names is not None:
+        node_names.update((name[id(v)], v) for v in drawn)
 
-    # Nodes on a path from the highlighted input to the output (forward pass).
-    on_path = set()
-    if target is not None:
-        on_path.add(id(target))
-        for v in order:
-            if any(id(p) in on_path for p in v.parents):
-                on_path.add(id(v))
-
-    scale = max((abs(v.grad) for v in drawn if math.isfinite(v.grad)), default=0.0)
-
-    g = _Digraph()(format=format, graph_attr={"rankdir": rankdir})
+    g = _Digraph()(format=format, graph_attr={"rankdir": rankdir, "nodesep": "0.12", "ranksep": "0.3"})
     g.attr("node", fontname="Helvetica", fontsize="11")
-    g.attr("edge", arrowsize="0.6")
+    g.attr("edge", arrowsize="0.6", fontname="Helvetica", fontsize="9")
+    notes = []
+    if len(drawn) < len(order) or cut:
+        seen = f"{len(order):,}" + ("+" if cut else "")
+        how = "largest |grad|" if top_by == "grad" else "nearest the output"
+        notes.append(f"showing {len(drawn):,} of {seen} values ({how}, with their paths to the output); "
+                     "draw_dot(root, top=N) picks how many; nn.draw_model(model) draws a whole model")
     if color_by is not None:
         legend = "fill: blue grad > 0, red grad < 0"
         if color_by == "magnitude":
             legend += f"; stronger = larger |grad| (max {_num(scale, digits)})"
-        g.attr(label=legend, labelloc="b", fontname="Helvetica", fontsize="10")
-    hot = {"color": "#d7191c", "penwidth": "2.5"}
+        notes.append(legend)
+    if notes:
+        g.attr(label="\\n".join(notes), labelloc="b", fontname="Helvetica", fontsize="10")
 
     for v in drawn:
-        i = index[id(v)]
-        name = f"v{i}"
+        vn = name[id(v)]
+        g_v = grad_of(v)
         fields = ([_esc(v.label)] if v.label else []) + [
-            f"data {_num(v.data, digits)}", f"grad {_num(v.grad, digits)}"]
+            f"data {_num(v.data, digits)}", f"grad {_num(g_v, digits)}"]
         attrs = {"shape": "record", "label": "{ " + " | ".join(fields) + " }"}
-        fill = _fill(v.grad, color_by, scale)
+        fill = _fill(g_v, color_by, scale)
         if fill is not None:
             attrs.update(style="filled", fillcolor=fill)
-        if id(v) in on_path:
-            attrs.update(hot)
-        g.node(name, **attrs)
-        if v._parents is None:
+        if id(v) in hot:
+            attrs.update(_HOT)
+        g.node(vn, **attrs)
+        if not v.parents:
             continue
-        opname = f"{name}_op"
-        op_hot = id(v) in on_path
-        g.node(opname, label=_op_label(v, digits), shape="ellipse", fontsize="10",
-               width="0.3", height="0.3", margin="0.04", **(hot if op_hot else {}))
-        hidden = len(v.parents) - len(shown[id(v)])
-        for p in shown[id(v)]:
-            if id(p) in drawn_ids:
-                e_hot = op_hot and id(p) in on_path
-                g.edge(f"v{index[id(p)]}", opname, **(hot if e_hot else {}))
-            else:
+        ins = inputs.get(id(v))
+        if ins is None:  # beyond the walk limit: its inputs were never looked at
+            continue
+        opn = f"{vn}_op"
+        op_hot = id(v) in hot
+        hidden = ins.hidden
+        if ins.pairs is not None:
+            pairs = ins.pairs
+            if summarised:  # rows whose Values were all left out fold into the "more terms" row
+                pairs = [(k, t) for k, t in pairs if any(id(x) in name for x in t[1] if isinstance(x, Value))]
+                hidden += len(ins.pairs) - len(pairs)
+            rows = [f"<r{k}> {_row_text(sign, xs, digits)}" for k, (sign, xs) in pairs]
+            if hidden:
+                what = "pair" if v.op == "dot" else "term"
+                rows.append(f"... {hidden} more {what}{'s' if hidden != 1 else ''}")
+            g.node(opn, label=" | ".join([v.op] + rows), shape="record", fontsize="10",
+                   **(_HOT if op_hot else {}))
+            hidden = 0  # counted in the table
+            ends = [(x, f"{opn}:r{k}", "") for k, (_, xs) in pairs for x in xs if isinstance(x, Value)]
+        else:
+            g.node(opn, label=_plain(_op_label(v, digits)), shape="ellipse", fontsize="10",
+                   width="0.3", height="0.3", margin="0.04", **(_HOT if op_hot else {}))
+            roles = _roles(v) if len(ins.values) == 2 else ()
+            ends = [(p, opn, roles[k] if roles else "") for k, p in enumerate(ins.values)]
+        for p, end, role in ends:
+            if id(p) in name:
+                e_attrs = dict(_HOT) if op_hot and id(p) in hot else {}
+                if role:
+                    e_attrs["label"] = role
+                g.edge(name[id(p)], end, **e_attrs)
+            elif ins.pairs is None:  # (a dot row keeps its numbers when its Value is left out)
                 hidden += 1
         if hidden:
-            more = f"{name}_more"
+            more = f"{vn}_more"
             g.node(more, label=f"... {hidden} more input{'s' if hidden != 1 else ''}",
                    shape="box", style="dashed", fontsize="10")
-            g.edge(more, opname, style="dashed")
-        g.edge(opname, name, **(hot if op_hot else {}))
+            g.edge(more, opn, style="dashed")
+        g.edge(opn, vn, **(_HOT if op_hot else {}))
     return g
 
 
 def render_to_file(digraph, path: Union[str, os.PathLike]) -> pathlib.Path:
-    """Write ``digraph`` (from ``draw_dot``, or a Value to draw) to ``path``; return the path.
+    """Write ``digraph`` (from ``draw_dot``, any ``graphviz.Digraph``, or a Value to draw) to ``path``.
 
     The suffix picks the format: ``.svg``, ``.png`` (need a renderer, see
-    ``find_renderer``) or ``.dot``/``.gv`` (DOT source, no renderer).  The
+    ``engine.render``) or ``.dot``/``.gv`` (DOT source, no renderer).  The
     file is written atomically (temporary file + rename), so a failed render
-    never leaves a half-written image.
+    never leaves a half-written image.  Returns the path.
 
     >>> from engine import Value
     >>> import tempfile, os
@@ -431,20 +536,7 @@ def render_to_file(digraph, path: Union[str, os.PathLike]) -> pathlib.Path:
     if fmt == "dot":
         data = digraph.source.encode("utf-8")
     else:
-        _use_renderer(fmt)  # for a plain graphviz.Digraph too
+        use_renderer(fmt)  # for a plain graphviz.Digraph too
         data = digraph.pipe(format=fmt)
-    # Temporary file beside the target, then an atomic rename.  os.open with
-    # mode 0o666 (not mkstemp's 0o600) so the image gets the usual umask perms.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data)
     return path

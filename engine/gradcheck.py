@@ -21,8 +21,13 @@ def _call(fn: Callable, xs: Sequence[float], where: str) -> Value:
 
 
 def numeric_grad(fn: Callable, inputs: Sequence[float], eps: float = 1e-6) -> list:
-    """Central differences (f(x+eps) - f(x-eps)) / 2eps for each input."""
-    xs = [float(x) for x in inputs]
+    """Central differences (f(x+eps) - f(x-eps)) / 2eps for each input.
+
+    >>> [round(g, 6) for g in numeric_grad(lambda x, y: x * y, [2.0, 3.0])]
+    [3.0, 2.0]
+    """
+    xs = _check_arguments("numeric_grad", fn, inputs, eps, 0.0, 0.0)
+    eps = as_float(eps, "numeric_grad(eps)")
     with no_grad():  # no graph needed for the function values
         out = []
         for i, x in enumerate(xs):
@@ -173,6 +178,9 @@ def gradgradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: flo
     True
     """
     xs = _check_arguments("gradgradcheck", fn, inputs, eps, atol, rtol)
+    if not xs:
+        raise ValueError("gradgradcheck: inputs is empty; pass one number per argument of fn, "
+                         "e.g. gradgradcheck(f, [0.5])")
     n = len(xs)
 
     def first_grads(point: Sequence[float]) -> tuple:

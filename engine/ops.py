@@ -34,10 +34,10 @@ Numerical policy (the same for every op, like PyTorch/IEEE 754): domain
 errors never raise. ``log(0) = -inf``, ``log(-1) = nan``, ``x / 0 = ±inf``
 (``0 / 0 = nan``), ``0 ** -1 = inf``, ``(-8) ** 0.5 = nan``, ``exp(1000) = inf``.
 Use ``engine.detect_anomaly()`` to turn the first nan/inf into an error.
-Where PyTorch's backward *masks* a gradient (relu at x <= 0, pow's
-zero-exponent branches) instead of multiplying, the record says so
-(``masks``): an infinite or nan upstream gradient then gives 0 there, as in
-PyTorch, not ``inf * 0 = nan``.
+Where PyTorch's backward *masks* a gradient (relu at x <= 0, pow's base
+at exponent 0) instead of multiplying, the record says so (``masks``): an
+infinite or nan upstream gradient then gives 0 there, as in PyTorch, not
+``inf * 0 = nan``.
 """
 from __future__ import annotations
 
@@ -163,8 +163,8 @@ def _step(x: float) -> float:
 
 @helper(constant=True)
 def _sign(x: float) -> float:
-    """d abs / dx; 0 at the kink x == 0 (PyTorch's choice); nan at nan."""
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
+    """d abs / dx; 0 at the kink x == 0 and at nan (PyTorch's choices)."""
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
 @helper(constant=True)
@@ -327,7 +327,7 @@ binary("mul", "a * b",      "b",                "a",                       symbo
 binary("div", "_div(a, b)", "_div(1.0, b)",     "_div(-y, b)",             symbol="/", dunder="truediv",
        domain="abs(b) >= 0.1", doc="a / b (x/0 = ±inf, 0/0 = nan)")
 binary("pow", "_pow(a, b)", "_dpow_base(a, b)", "_dpow_exponent(a, b, y)", symbol="**", dunder="pow",
-       masks=["b == 0.0", "a == 0.0 and b >= 0.0"],
+       masks=["b == 0.0", None],  # PyTorch masks d/da where b == 0; d/db's zero branch multiplies
        # a number exponent: integers allow any base (but 0 ** negative); else a positive base, |b| <= 3
        domain="(b >= 0.0 or abs(a) >= 0.1) if b_const and b == _floor(b) else (a >= 0.1 and abs(b) <= 3.0)",
        doc="a ** b (IEEE: 0**-1 = inf, (-8)**0.5 = nan)")
@@ -442,7 +442,8 @@ def masked(v, parent_index: int) -> bool:
     floats = [a.data if hasattr(a, "data") else a for a in args]
     if op.arity == 2 and type(v._parents) is not tuple:  # one parent: input b of a reflected op, else a
         parent_index = 1 if reflected else 0
-    return bool(eval(op.masks[parent_index], HELPERS, dict(zip(op.variables, floats))))  # noqa: S307
+    mask = op.masks[parent_index]
+    return mask is not None and bool(eval(mask, HELPERS, dict(zip(op.variables, floats))))  # noqa: S307
 
 
 # ---------------------------------------------------------------------------

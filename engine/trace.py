@@ -1,11 +1,12 @@
-"""Trace a graph once, replay it as generated straight-line Python.
+"""Trace a graph once, replay it on new numbers: ``compile_graph``.
 
-For graphs whose *shape* does not change between steps (an MLP training
-step on a fixed batch), ``compile_graph(root, leaves)`` walks the recorded
-graph once and writes Python source with one statement per node for the
-forward pass and one per (node, parent) edge for the backward pass, all on
-local variables: no Value objects, no loops, no dicts.  Replaying it on new
-leaf values runs at close to hand-written plain-float speed.
+For a graph whose *shape* does not change between steps (an MLP training
+step on batches of one size), ``compile_graph(root, params, inputs=...)``
+reads the recorded graph once and turns it into a flat program over one
+list of floats, with no Value objects.  Nodes that do the same thing at the
+same depth of the graph run together, as one pass of Python's C builtins
+(``map``, ``sum``, ``itemgetter``) over that list, forward and backward, so
+a replay costs a few dozen Python-level steps however big the graph.
 
 >>> from engine import Value
 >>> a = Value(2.0); b = Value(-3.0)
@@ -13,341 +14,714 @@ leaf values runs at close to hand-written plain-float speed.
 >>> f = compile_graph(c, [a, b])
 >>> out, (da, db) = f.run([1.0, 0.5])          # new leaf values, same graph
 >>> y = (Value(1.0) * Value(0.5) + 1.5).tanh() + Value(1.0).exp()
->>> round(out, 12) == round(y.data, 12)
+>>> out == y.data
 True
 
-Contract (what a replay assumes):
+Contract (what a replay assumes and guarantees):
 
-* the ops and the wiring are those recorded at trace time; every op is
-  recomputed from its table expression (``engine.ops``) on the new values,
-  and so is every local derivative, so piecewise ops (``relu``, ``abs``) stay
-  correct when a sign flips between steps;
-* number operands (``x * 2.0``, ``2.0 - x``, the constant entries of ``dot``
-  lists, the label ``y`` in a loss) are baked in as they were at trace time;
-* number terms of ``engine.sum`` and number*number pairs of ``engine.dot`` are
-  constants, added in the engine's order (the nodes keep them), so a replay
-  at the traced values is bit-identical to ``backward()``;
-* every leaf of the graph must be listed in ``leaves`` (their order is the
-  order of ``run``'s values and gradients);
-* a replay updates no Value: ``run`` returns floats; ``step`` reads the
-  leaves' ``.data`` and accumulates into their ``.grad`` like ``backward()``.
-
-The backward pass follows the same node order as ``Value.backward()``, so
-gradients agree with the engine's bit for bit in ordinary cases (sums of
-constants and signed zeros aside).
+* the ops and the wiring are those recorded; every op and every local
+  derivative is recomputed from its record (``engine.ops``) on the new
+  numbers, so ``relu``/``abs`` stay right when a sign flips;
+* ``params`` are the leaves whose values change between calls and whose
+  gradients you want (``run`` takes their values and returns their
+  gradients; ``step`` reads their ``.data`` and adds into their ``.grad``);
+  ``inputs`` are leaves fed per call (a batch of data, labels); every other
+  number in the graph (``x * 2.0``, the constants of ``engine.dot``) is a
+  constant, as recorded;
+* the same float operations in the same order as ``backward()``: values and
+  gradients equal the engine's bit for bit (tests check it on random
+  graphs), including a ``step`` that adds into nonzero ``.grad``;
+* a replay updates no Value and builds no graph; the graph is not kept.
 """
 from __future__ import annotations
 
-import linecache
-import math
-import re
 import sys
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from collections import defaultdict
+from functools import reduce
+from itertools import repeat
+from operator import add, itemgetter, mul
+from typing import Optional, Sequence, Tuple
 
-from . import ops
+from . import fusion, ops
 from .autograd import check_grad_args, topological_order
-from .fusion import PAIR, Terms
-from .value import Value, dot_operands
+from .value import Value, as_float
 
-__all__ = ["Compiled", "compile_graph"]
+__all__ = ["Compiled", "compile_graph", "compile_step"]
 
-
-# Derivative expressions rewritten inline (a helper call costs ~50 ns per
-# node in the replay).  Keyed by the exact table text, so a changed table row
-# silently falls back to the helper; tests/test_trace.py checks each
-# replacement against ops.LOCAL.
-INLINE = {
-    "_step(x)": "(0.0 if x <= 0.0 else 1.0)",
-}
-
-def _masked_mul(d: float, g: float, masked: bool) -> float:
-    c = d * g
-    return 0.0 if c != c and masked else c
+_call = itemgetter.__call__  # itemgetter.__call__(getter, seq): applies a getter inside map(), in C
 
 
-_NAMESPACE = {"inf": math.inf, "nan": math.nan, "abs": abs, "_sum": sum, "_masked_mul": _masked_mul}
-
-
-def _namespace() -> dict:
-    """Every name the ops' expressions use (helpers, and registered ops' functions)."""
-    ns = {}
-    for op in ops.UNARY.values():
-        ns.update(op.namespace)
-    for op in ops.BINARY.values():
-        ns.update(op.namespace)
-    ns.update(_NAMESPACE)
-    return ns
-_VAR = re.compile(r"\b([xyab])\b")
-_COUNTER = [0]
-
-
-def _const(c: float) -> str:
-    """A float literal that reads back exactly (repr round-trips; inf/nan are names)."""
-    r = repr(float(c))
-    return f"({r})" if r[0] == "-" else r
-
-
-def _subst(expr: str, names: dict) -> str:
-    """Put slot names / constants in place of x, y, a, b in a table expression."""
-    return _VAR.sub(lambda m: names[m.group(1)], expr)
+def _getter(indices: Sequence[int]) -> itemgetter:
+    """An itemgetter giving ``seq[i] for i in indices`` as a sequence (for one index: a one-item slice)."""
+    if len(indices) == 1:
+        i = indices[0]
+        return itemgetter(slice(i, i + 1))
+    return itemgetter(*indices)
 
 
 class Compiled:
-    """A traced graph, replayable on new leaf values (see ``compile_graph``).
+    """A traced graph, replayable on new numbers (see ``compile_graph``).
 
-    Attributes: ``leaves`` (the Values, in argument order), ``n_nodes``
-    (non-leaf nodes), ``source`` (the generated forward+backward function,
-    also shown in tracebacks), ``compile_seconds`` (trace + codegen +
-    ``compile()``; ``forward()`` compiles its own function on first use).
+    Attributes: ``params`` and ``inputs`` (the leaves, in argument order),
+    ``n_nodes`` (non-leaf nodes), ``n_groups`` (program steps per pass),
+    ``compile_seconds``.
     """
 
-    def __init__(self, leaves: tuple, n_nodes: int, source: str, forward_source: str, t0: float) -> None:
-        self.leaves = leaves
+    def __init__(self, params, inputs, n_nodes, prog, t0) -> None:
+        self.params = params
+        self.inputs = inputs
         self.n_nodes = n_nodes
-        self.source = source
-        self._forward_source = forward_source
-        self._run = _exec(source, "_run", n_nodes)
-        self._forward_fn: Optional[Callable] = None  # compiled on first forward() (halves compile time)
+        self._prog = prog
+        self.n_groups = len(prog.forward) + len(prog.backward)
         self.compile_seconds = time.perf_counter() - t0
 
-    def _check(self, leaf_values: Sequence[float]) -> Sequence[float]:
-        try:
-            n = len(leaf_values)
-        except TypeError:
-            raise TypeError(f"Compiled.run: expected a sequence of {len(self.leaves)} floats, "
-                            f"got {type(leaf_values).__name__}") from None
-        if n != len(self.leaves):
-            raise ValueError(f"Compiled.run: expected {len(self.leaves)} leaf values (one per leaf passed "
-                             f"to compile_graph), got {n}")
-        return leaf_values
+    @property
+    def leaves(self) -> tuple:
+        """The parameters (the name ``compile_graph``'s second argument had before ``inputs`` existed)."""
+        return self.params
 
-    def run(self, leaf_values: Sequence[float], gradient: float = 1.0) -> Tuple[float, Tuple[float, ...]]:
-        """(output, d output/d leaf for each leaf) for new leaf values; touches no Value.
+    def _numbers(self, values, expected: int, what: str) -> list:
+        if isinstance(values, (str, bytes, Value)) or not hasattr(values, "__len__"):
+            raise TypeError(f"Compiled: {what} must be a list of {expected} numbers, got {type(values).__name__}")
+        if len(values) != expected:
+            raise ValueError(f"Compiled: expected {expected} {what} (one per Value given to compile_graph), "
+                             f"got {len(values)}")
+        out = []
+        for i, x in enumerate(values):
+            if type(x) is float:
+                out.append(x)
+            elif isinstance(x, Value):
+                raise TypeError(f"Compiled: {what}[{i}] is a Value; pass its number (.data), or use step()")
+            else:
+                out.append(as_float(x, f"Compiled: {what}[{i}]"))
+        return out
+
+    def run(self, leaf_values: Sequence[float], gradient: float = 1.0, *,
+            inputs: Sequence[float] = ()) -> Tuple[float, Tuple[float, ...]]:
+        """(output, d output/d param for each param) for new numbers; touches no Value.
 
         >>> x = Value(3.0); f = compile_graph(x * x, [x])
         >>> f.run([4.0])
         (16.0, (8.0,))
         """
-        return self._run(self._check(leaf_values), gradient)
+        p = self._numbers(leaf_values, len(self.params), "param values")
+        d = self._numbers(inputs, len(self.inputs), "input values")
+        gradient = as_float(gradient, "Compiled.run(gradient)")
+        return self._prog.run(p, d, gradient, None)
 
-    def forward(self, leaf_values: Sequence[float]) -> float:
-        """The output alone (no backward), for new leaf values.
+    def forward(self, leaf_values: Sequence[float], *, inputs: Sequence[float] = ()) -> float:
+        """The output alone (no backward), for new numbers.
 
         >>> x = Value(3.0); compile_graph(x.relu(), [x]).forward([-1.0])
         0.0
         """
-        if self._forward_fn is None:
-            self._forward_fn = _exec(self._forward_source, "_forward", self.n_nodes)
-        return self._forward_fn(self._check(leaf_values))
+        p = self._numbers(leaf_values, len(self.params), "param values")
+        d = self._numbers(inputs, len(self.inputs), "input values")
+        return self._prog.forward_only(p, d)
 
-    def step(self, gradient: float = 1.0) -> float:
-        """Replay on the leaves' current ``.data``; accumulate into their ``.grad``.
+    def step(self, inputs: Sequence[float] = (), gradient: float = 1.0) -> float:
+        """Replay on the params' current ``.data`` (and ``inputs``); add into their ``.grad``, as backward().
 
-        The traced replacement for ``loss = model(...); loss.backward()`` in a
-        training loop whose graph shape is fixed.  Returns the output's value.
+        The traced replacement for ``loss = model(batch); loss.backward()`` in
+        a training loop.  Returns the output's value.
 
         >>> w = Value(2.0); f = compile_graph(w * w * 3.0, [w])
         >>> w.data = 1.0; f.step(), w.grad
         (3.0, 6.0)
         """
-        leaves = self.leaves
-        out, grads = self._run([v.data for v in leaves], gradient)
-        for v, g in zip(leaves, grads):
-            v.grad += g
+        params = self.params
+        d = self._numbers(inputs, len(self.inputs), "input values")
+        gradient = as_float(gradient, "Compiled.step(gradient)")
+        out, grads = self._prog.run([v.data for v in params], d, gradient, [v.grad for v in params])
+        for v, g in zip(params, grads):
+            v.grad = g
         return out
 
     def __repr__(self) -> str:
-        return (f"Compiled({len(self.leaves)} leaves, {self.n_nodes} nodes, "
-                f"{self.source.count(chr(10))} lines, compiled in {self.compile_seconds:.3f} s)")
+        return (f"Compiled({len(self.params)} params, {len(self.inputs)} inputs, {self.n_nodes} nodes, "
+                f"{self.n_groups} groups, compiled in {self.compile_seconds:.3f} s)")
 
 
-def _check_args(root, leaves) -> tuple:
-    leaves = tuple(check_grad_args(root, leaves, "compile_graph", "root", "leaves"))
+def _check_args(root, params, inputs) -> tuple:
+    params = tuple(check_grad_args(root, params, "compile_graph", "root", "params"))
+    inputs = tuple(check_grad_args(root, inputs, "compile_graph", "root", "inputs"))
     seen = set()
-    for i, v in enumerate(leaves):
-        if v._parents is not None:
-            raise ValueError(f"compile_graph: leaves[{i}] is not a leaf (it is the result of op '{v.op}'); "
-                             f"pass the Values the graph starts from")
-        if v in seen:
-            raise ValueError(f"compile_graph: leaves[{i}] is listed twice")
-        seen.add(v)
-    return leaves
+    for name, group in (("params", params), ("inputs", inputs)):
+        for i, v in enumerate(group):
+            if v._parents is not None:
+                raise ValueError(f"compile_graph: {name}[{i}] is not a leaf (it is the result of op '{v.op}'); "
+                                 f"pass the Values the graph starts from")
+            if v in seen:
+                raise ValueError(f"compile_graph: {name}[{i}] is listed twice")
+            seen.add(v)
+    return params, inputs
 
 
-def compile_graph(root: Value, leaves: Sequence[Value]) -> Compiled:
-    """Trace ``root``'s graph once; return a ``Compiled`` that replays it on new leaf values.
+def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = ()) -> Compiled:
+    """Trace ``root``'s graph once; return a ``Compiled`` that replays it on new numbers.
 
-    ``leaves`` must list every leaf Value the graph depends on (a leaf not in
-    the graph is allowed and gets gradient 0).  See the module docstring for
-    what a replay assumes.
+    ``params`` and ``inputs`` must list every leaf Value the graph depends on
+    (a listed leaf that the graph does not use is allowed: gradient 0).
+    See the module docstring for what a replay assumes.
 
     >>> from engine import Value, dot
-    >>> w = [Value(0.5), Value(-1.0)]
-    >>> loss = (dot(w, [2.0, 3.0]) - 1.0).relu() + dot(w, w) * 0.1
-    >>> f = compile_graph(loss, w)
-    >>> out, grads = f.run([1.0, 1.0])
+    >>> w = [Value(0.5), Value(-1.0)]; x = [Value(2.0), Value(3.0)]
+    >>> loss = (dot(w, x) - 1.0).relu() + dot(w, w) * 0.1
+    >>> f = compile_graph(loss, w, inputs=x)
+    >>> out, grads = f.run([1.0, 1.0], inputs=[2.0, 3.0])
     >>> out, [round(g, 12) for g in grads]
     (4.2, [2.2, 3.2])
     """
     t0 = time.perf_counter()
-    leaves = _check_args(root, leaves)
-    order = [v for v in topological_order(root) if v._parents is not None]
-    slot = {v: f"v{i}" for i, v in enumerate(leaves)}
-    # Every leaf the graph reaches must be listed: an unlisted one would be
-    # frozen at its trace-time value, silently.
-    missing = []
-    for v in order:
-        for p in v.parents:
-            if p._parents is None and p not in slot:
-                missing.append(p)
-                slot[p] = None  # count once
+    if isinstance(inputs, Value):
+        inputs = [inputs]
+    params, inputs = _check_args(root, params, inputs)
+    order = topological_order(root)
+    known = set(params) | set(inputs)
+    missing = [v for v in order if v._parents is None and v not in known]
     if missing:
         ex = missing[0]
         name = f"label {ex.label!r}" if ex.label else f"data {ex.data!r}"
-        raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) not in `leaves` "
-                         f"(first: {name}); list every leaf (constants belong in ops as numbers)")
-    if root._parents is None and root not in slot:
-        raise ValueError("compile_graph: root is a leaf that is not in `leaves`")
-    for i, v in enumerate(order):
-        slot[v] = f"v{len(leaves) + i}"
-
-    fwd: List[str] = []
-    # edges[v] = [(parent slot, derivative expression text)] in the engine's parent order
-    edges: List[list] = []
-    for v in order:
-        s = slot[v]
-        expr, edge = _node_code(v, slot)
-        fwd.append(f"    {s} = {expr}")
-        edges.append(edge)
-
-    out = slot[root]
-    bwd = [f"    g{out[1:]} = gradient"]
-    assigned = {out}
-    for v, edge in zip(reversed(order), reversed(edges)):
-        g = "g" + slot[v][1:]
-        for p, d in edge:
-            gp = "g" + p[1:]
-            if type(d) is tuple:  # (derivative, mask): PyTorch masks instead of multiplying (autograd.chain)
-                d, mask = d
-                term = f"_masked_mul({d}, {g}, {mask})"
-            elif d == "1.0":
-                term = g
-            elif d == "-1.0":
-                term = f"-{g}"
-            else:
-                term = f"({d}) * {g}"
-            if p in assigned:
-                bwd.append(f"    {gp} += {term}")
-            else:
-                bwd.append(f"    {gp} = {term}")
-                assigned.add(p)
-    leaf_grads = ", ".join((f"g{slot[v][1:]}" if slot[v] in assigned else "0.0") for v in leaves)
-    unpack = ", ".join(slot[v] for v in leaves)
-    head = f"    {unpack}, = L\n" if leaves else ""
-
-    run_src = (f"def _run(L, gradient):\n{head}" + "\n".join(fwd) + "\n" + "\n".join(bwd)
-               + f"\n    return {out}, ({leaf_grads}{',' if len(leaves) == 1 else ''})\n")
-    fwd_src = f"def _forward(L):\n{head}" + "\n".join(fwd) + f"\n    return {out}\n"
-    return Compiled(leaves, len(order), run_src, fwd_src, t0)
+        raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
+                         f"inputs (first: {name}); list every leaf (constants belong in ops as numbers)")
+    prog = _Program(root, order, params, inputs)
+    return Compiled(params, inputs, prog.n_nodes, prog, t0)
 
 
-def _exec(src: str, name: str, n_nodes: int) -> Callable:
-    """Compile one generated function.
+# ---------------------------------------------------------------------------
+# The program.
+#
+# One list M holds every number: param values, input values, node values (in
+# the order the forward groups write them), local derivatives, constants.
+# Backward *gathers*: the gradient of node p is its start (0.0, or a param's
+# .grad for step()) plus local * gradient over the edges from its consumers,
+# added in the order backward() adds them, into a second list G.  Nodes at
+# the same distance from the root with as many incoming edges are one group:
+# the k-th edges of all of them are one column, added in one map().
 
-    exec of OUR OWN generated source: every expression comes from engine.ops'
-    table, every name is a slot we numbered, every number is a float repr;
-    nothing user-supplied is pasted in as code.  Registered in linecache so
-    tracebacks and ``inspect`` show the generated lines.
-    """
-    _COUNTER[0] += 1
-    filename = f"<engine.trace #{_COUNTER[0]}: {name}, {n_nodes} nodes>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    ns = _namespace()
-    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own generated code
-    return ns[name]
+class _Program:
+    def __init__(self, root: Value, order: list, params: tuple, inputs: tuple) -> None:
+        self.M_init = []          # the numbers a replay starts from (constants stay, the rest is written)
+        self._consts = {}         # repr of a constant -> its slot (0.0 and -0.0, nan get their own)
+        self.slot = {}            # node -> the slot of its value in M
+        self.edges = {}           # node -> [(parent, slot of the local derivative)] in parent order
+        self.masks = {}           # (node, parent index) -> (op, operand slots, input index): PyTorch's masks
+        nodes = [v for v in order if v._parents is not None]
+        self.n_nodes = len(nodes)
+        self.n_params = len(params)
+        self.n_inputs = len(inputs)
+        for v in params + inputs:
+            self.slot[v] = self._new_slot(v.data)
+        self.forward = []
+        self.backward = []
+        self._build_forward(nodes)
+        self.out_slot = self.slot[root]
+        self._build_backward(root, nodes, params)
+
+    # -- slots ---------------------------------------------------------------------
+    def _new_slot(self, x: float = 0.0) -> int:
+        self.M_init.append(x)
+        return len(self.M_init) - 1
+
+    def _const(self, c: float) -> int:
+        key = repr(c)
+        s = self._consts.get(key)
+        if s is None:
+            s = self._consts[key] = self._new_slot(c)
+        return s
+
+    def _ref(self, x) -> int:
+        """The slot holding ``x``: a node's value, or a constant."""
+        return self.slot[x] if isinstance(x, Value) else self._const(float(x))
+
+    def _new_slots(self, n: int) -> list:
+        start = len(self.M_init)
+        self.M_init.extend([0.0] * n)
+        return list(range(start, start + n))
+
+    # -- forward ---------------------------------------------------------------------
+    def _build_forward(self, nodes: list) -> None:
+        level = {}
+        groups = defaultdict(list)  # (level, key) -> [(node, plan)], nodes of a level being independent
+        for v in nodes:
+            lv = 1 + max(level.get(p, 0) for p in v.parents)
+            level[v] = lv
+            key, plan = _plan(v)
+            groups[(lv, key)].append((v, plan))
+        for lv, key in sorted(groups, key=lambda k: (k[0], repr(k[1]))):
+            members = groups[(lv, key)]
+            out = [self._new_slot(v.data) for v, _ in members]  # contiguous: one slice per group
+            for (v, _), s in zip(members, out):
+                self.slot[v] = s
+            self.forward.append(self._forward_group(key, members, out[0], out[-1] + 1))
+
+    def _forward_group(self, key, members, start, end):
+        kind = key[0]
+        if kind == "unary":
+            op = ops.OPS[key[1]]
+            xs = [self.slot[v._parents] for v, _ in members]
+            step = _Map(op.float_forward, start, end, [_getter(xs)])
+            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step)
+            for (v, _), x, ls in zip(members, xs, loc):
+                self.edges[v] = [(v._parents, ls)]
+                self._mask(v, 0, op, (x,), 0)
+            return step
+        if kind == "binary":
+            op = ops.OPS[key[1]]
+            a_slots = [self._ref(a) for _, (a, b) in members]
+            b_slots = [self._ref(b) for _, (a, b) in members]
+            getters = [_getter(a_slots), _getter(b_slots)]
+            step = _Map(op.float_forward, start, end, getters)
+            loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots)
+            loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots)
+            for j, (v, (a, b)) in enumerate(members):
+                es = []
+                for i, (operand, loc) in enumerate(((a, loc_a), (b, loc_b))):
+                    if isinstance(operand, Value):
+                        self._mask(v, len(es), op, (a_slots[j], b_slots[j]), i)
+                        es.append((operand, loc[j]))
+                self.edges[v] = es
+            return step
+        if kind == "terms":  # a fused node with a "- a * b" term: added one by one, in Python
+            return self._terms_group(members, start)
+        # sums of products: (x, w) pairs, added by builtin sum (dot's fast path) or one at a time
+        starts, xs, ws = [], [], []
+        for v, (first, pairs, edges) in members:
+            starts.append(None if first is None else self._const(first))
+            xs.append([self._ref(x) for x, _ in pairs])
+            ws.append([self._ref(w) for _, w in pairs])
+            self.edges[v] = [(p, self._ref(partner)) for p, partner in edges]
+        if kind == "sum":
+            return _Dots(start, end, xs, ws)
+        k = len(xs[0])
+        cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
+        first = None if starts[0] is None else _getter(starts)
+        return _Fold(start, end, first, cols)
+
+    def _locals(self, op, i, members, getters, start, end, step, partner_slots=None) -> list:
+        """The slots of op's i-th local derivative for each member: a constant, the other operand, or computed."""
+        d = op.derivatives[i]
+        try:
+            return [self._const(float(d))] * len(members)
+        except ValueError:
+            pass
+        if op.name == "mul" and not op.user:  # d(a*b)/da = b: the other operand's slot, already in M
+            return partner_slots
+        loc = self._new_slots(len(members))
+        step.add(_Map(_local_fn(op, i), loc[0], loc[-1] + 1, getters + [_getter(list(range(start, end)))]))
+        return loc
+
+    def _terms_group(self, members, start):
+        plans = []
+        for j, (v, terms) in enumerate(members):
+            program = []
+            edges = []
+            first = v._ctx.start
+            for kind, sign, operands in terms:
+                if kind == fusion.PAIR:
+                    a, b = operands
+                    sa, sb = self.slot[a], self.slot[b]
+                    if sign < 0:  # locals -b and -a: computed with the value
+                        la, lb = self._new_slots(2)
+                        program.append((sa, sb, -1.0, la, lb))
+                        edges += [(a, la), (b, lb)]
+                    else:
+                        program.append((sa, sb, 1.0, None, None))
+                        edges += [(a, sb), (b, sa)]
+                elif kind == fusion.CONST:
+                    program.append((self._const(operands[0]), self._const(1.0), sign, None, None))
+                elif kind == fusion.SCALED:
+                    x, c = operands
+                    program.append((self.slot[x], self._const(c * sign), 1.0, None, None))
+                    edges.append((x, self._const(c * sign)))
+                else:
+                    program.append((self.slot[operands[0]], self._const(sign), 1.0, None, None))
+                    edges.append((operands[0], self._const(sign)))
+            self.edges[v] = edges
+            plans.append((start + j, None if first is None else self._const(first), program))
+        return _Terms(plans)
+
+    def _mask(self, v, parent_index, op, operand_slots, input_index) -> None:
+        if op.masks is not None and op.masks[input_index] is not None:
+            self.masks[(v, parent_index)] = (op, operand_slots, input_index)
+
+    # -- backward ------------------------------------------------------------------------
+    def _build_backward(self, root, nodes, params) -> None:
+        self.param_g = [None] * len(params)
+        if root._parents is None:  # the graph is a single leaf
+            self.root_param = [i for i, v in enumerate(params) if v is root]
+            return
+        self.root_param = []
+        incoming = defaultdict(list)  # node -> [(local slot, consumer, parent index)] in backward()'s order
+        for v in reversed(nodes):
+            for i, (p, loc) in enumerate(self.edges[v]):
+                incoming[p].append((loc, v, i))
+        depth = {root: 0}
+        for v in reversed(nodes):
+            d = depth[v] + 1
+            for p, _ in self.edges[v]:
+                if p._parents is not None and depth.get(p, 0) < d:
+                    depth[p] = d
+        groups = defaultdict(list)
+        for v in nodes:
+            if v is not root:
+                groups[(depth[v], len(incoming[v]), 0)].append(v)
+        position = {v: i for i, v in enumerate(params)}
+        for v in params:
+            if incoming.get(v):
+                groups[(len(nodes) + 1, len(incoming[v]), 1)].append(v)
+        gidx = {root: 0}
+        size = 1
+        for key in sorted(groups):
+            members = groups[key]
+            start = size
+            for v in members:
+                gidx[v] = size
+                size += 1
+            k = key[1]
+            if k >= _WIDE:  # many edges per node: one sum per node
+                cols = [(_getter([loc for loc, _, _ in incoming[v]]), _getter([gidx[c] for _, c, _ in incoming[v]]))
+                        for v in members]
+            else:           # few: the j-th edges of all the nodes are one column
+                cols = [(_getter([incoming[v][j][0] for v in members]),
+                         _getter([gidx[incoming[v][j][1]] for v in members])) for j in range(k)]
+            masked = []
+            for m, v in enumerate(members):
+                for j, (loc, c, i) in enumerate(incoming[v]):
+                    info = self.masks.get((c, i))
+                    if info is not None:
+                        masked.append((m, j, info))
+            edges = [[(loc, gidx[c]) for loc, c, _ in incoming[v]] for v in members] if masked else None
+            starts = [position[v] for v in members] if key[2] else None
+            self.backward.append(_Gather(start, start + len(members), cols, starts, masked, edges, k >= _WIDE))
+        self.g_size = size
+        self.param_g = [gidx.get(v) for v in params]
+
+    # -- replay ------------------------------------------------------------------------------
+    def _values(self, p: list, d: list) -> list:
+        M = self.M_init[:]
+        n = self.n_params
+        M[:n] = p
+        M[n:n + self.n_inputs] = d
+        for step in self.forward:
+            step(M)
+        return M
+
+    def forward_only(self, p: list, d: list) -> float:
+        return self._values(p, d)[self.out_slot]
+
+    def run(self, p: list, d: list, gradient: float, starts: Optional[list]):
+        M = self._values(p, d)
+        out = M[self.out_slot]
+        begin = [0.0] * self.n_params if starts is None else starts
+        if self.root_param:  # the root is a leaf: d(root)/d(root) = 1
+            grads = list(begin)
+            for i in self.root_param:
+                grads[i] = grads[i] + gradient
+            return out, tuple(grads)
+        G = [0.0] * self.g_size
+        G[0] = 0.0 + gradient
+        for step in self.backward:
+            step(M, G, begin)
+        return out, tuple(begin[i] if g is None else G[g] for i, g in enumerate(self.param_g))
 
 
-def _node_code(v: Value, slot: dict) -> Tuple[str, list]:
-    """(forward expression, [(parent slot, derivative text)]) for one non-leaf node."""
-    op, prev, ctx = v.op, v._parents, v._ctx
-    y = slot[v]
-    if type(ctx) is Terms:  # a fused node: its terms added in order, as at record time
-        return _fused_code(v, slot)
-    if op == "sum":  # engine.sum: total = start; total += each term, in order
-        # numbers among the terms are kept in _ctx as (start, terms); else start 0.0, terms = parents
-        start, items = v._ctx if type(v._ctx) is tuple else (0.0, prev)
-        terms = [slot[u] if isinstance(u, Value) else _const(u) for u in items]
-        return _const(start) + " + " + " + ".join(terms), [(slot[p], "1.0") for p in prev]
-    if op == "dot":
-        return _dot_code(v, slot)
-    if op not in ops.NODE_OPS:
-        raise TypeError(f"compile_graph: op '{op}' has no record in engine.ops (cannot trace it)")
-    record, args, reflected = ops.node_inputs(v)
-    names = {"y": y}
-    for var, a in zip(record.variables, args):
-        names[var] = slot[a] if isinstance(a, Value) else _const(a)
-    fwd = _subst(record.forward, names)
-    ders = [_subst(INLINE.get(d, d), names) for d in record.derivatives]
-    if record.masks:
-        ders = [(d, _subst(m, names)) for d, m in zip(ders, record.masks)]
-    if record.arity == 1:
-        return fwd, [(names["x"], ders[0])]
-    if type(prev) is tuple:
-        return fwd, [(names["a"], ders[0]), (names["b"], ders[1])]
-    return fwd, [(names["b"], ders[1])] if reflected else [(names["a"], ders[0])]
+def _local_fn(op, i: int):
+    """Op's i-th local derivative alone, as a float function: ``d(x, y)`` or ``d(a, b, y)``."""
+    args = ", ".join(op.variables)
+    return eval(f"lambda {args}, y: {op.derivatives[i]}", op.namespace)  # noqa: S307 - the op record's text
 
 
-# Python 3.12+ sum() of floats is compensated (Neumaier); engine.dot uses it.
-_COMPENSATED_SUM = sys.version_info >= (3, 12)
-
-
-def _dot_code(v: Value, slot: dict) -> Tuple[str, list]:
-    ctx, prev, local = v._ctx, v._parents, v._local
-
-    def name(u) -> str:
-        return slot[u] if isinstance(u, Value) else _const(u)
-
-    if type(ctx) is int:  # y = builtins.sum(map(mul, a, b)): a all Values, b Values then numbers
-        a, b = dot_operands(v)
-        terms = [f"{name(x)} * {name(w)}" for x, w in zip(a, b)]
-        if _COMPENSATED_SUM:
-            expr = "_sum((" + ", ".join(terms) + ",))"
-        else:  # sum() starts from int 0: 0 + t == t (signed zero aside)
-            expr = " + ".join(terms)
-        # parents in _parents order: all of a (d = b_i), then b's Values (d = a_j)
-        edges = [(slot[x], name(w)) for x, w in zip(a, b)]
-        edges += [(slot[w], slot[x]) for x, w in zip(a, b) if isinstance(w, Value)]
-        return expr, edges
-    if type(ctx) is tuple:  # general mix, both lists kept: y = 0.0; y += x_i * w_i
-        a, b = ctx
-        terms, edges = [], []
-        for x, w in zip(a, b):
-            terms.append(f"{name(x)} * {name(w)}")
-            if isinstance(x, Value):
-                edges.append((slot[x], name(w)))
-            if isinstance(w, Value):
-                edges.append((slot[w], name(x)))
-        return "0.0 + " + " + ".join(terms), edges
-    # ctx None: no Value-Value or number-number pair; each parent's partial is the constant it met
-    terms = [f"{slot[p]} * {_const(c)}" for p, c in zip(prev, local)]
-    edges = [(slot[p], _const(c)) for p, c in zip(prev, local)]
-    return "0.0 + " + " + ".join(terms), edges
-
-
-def _fused_code(v: Value, slot: dict) -> Tuple[str, list]:
-    """A fused node (engine/fusion.py): start, then each term added or subtracted, left to right."""
+def _plan(v: Value):
+    """(group key, what the group needs to compute node ``v``), from the node's record."""
+    op = v.op
+    parents = v._parents  # first: seals an open fused node
     ctx = v._ctx
-    expr = [] if ctx.start is None else [_const(ctx.start)]
-    edges = []
-    local = v._local
-    for kind, sign, operands in ctx.expand(v):
-        names = [slot[u] if isinstance(u, Value) else _const(u) for u in operands]
-        term = " * ".join(names)
-        expr.append(("- " if sign < 0 else "+ ") + term if expr else term)
-        if kind == PAIR:
-            a, b = names
-            edges += [(a, b if sign > 0 else f"-{b}"), (b, a if sign > 0 else f"-{a}")]
-        elif len(operands) == 2 or isinstance(operands[0], Value):  # SCALED or PLAIN: the recorded constant
-            edges.append((names[0], _const(local[len(edges)])))
-    return " ".join(expr), edges
+    if type(ctx) is fusion.Terms:
+        terms = ctx.expand(v)
+        if any(kind == fusion.PAIR and sign < 0 for kind, sign, _ in terms):
+            return ("terms",), terms
+        pairs, edges = [], []
+        for kind, sign, operands in terms:
+            if kind == fusion.PAIR:
+                a, b = operands
+                pairs.append((a, b))
+                edges += [(a, b), (b, a)]
+            elif kind == fusion.CONST:
+                pairs.append((operands[0], sign))
+            elif kind == fusion.SCALED:
+                x, c = operands
+                pairs.append((x, c * sign))
+                edges.append((x, c * sign))
+            else:
+                pairs.append((operands[0], sign))
+                edges.append((operands[0], sign))
+        return ("fold", len(pairs), ctx.start is None), (ctx.start, pairs, edges)
+    if op == "sum":
+        first, items = ctx if type(ctx) is tuple else (0.0, parents)
+        return ("fold", len(items), False), (first, [(x, 1.0) for x in items], [(p, 1.0) for p in parents])
+    if op == "dot":
+        local = v._local
+        if type(ctx) is int:  # builtins.sum(map(mul, a, b)): a all Values, b Values then numbers
+            n = ctx
+            m = len(parents) - n
+            a = parents[:n]
+            b = list(parents[n:]) + list(local[m:n])
+            edges = [(a[i], b[i]) for i in range(n)] + [(parents[n + j], a[j]) for j in range(m)]
+            return ("sum",), (None, list(zip(a, b)), edges)
+        if type(ctx) is tuple:  # general mix, both lists kept: y = 0.0; y += x_i * w_i
+            a, b = ctx
+            edges = []
+            for x, w in zip(a, b):
+                if isinstance(x, Value):
+                    edges.append((x, w))
+                if isinstance(w, Value):
+                    edges.append((w, x))
+            return ("fold", len(a), False), (0.0, list(zip(a, b)), edges)
+        pairs = list(zip(parents, local))  # each parent met one number
+        return ("fold", len(pairs), False), (0.0, pairs, pairs)
+    entry = ops.NODE_OPS.get(op)
+    if entry is None:
+        raise TypeError(f"compile_graph: op {op!r} has no record in engine.ops, so it cannot be replayed "
+                        f"(a micrograd-style _backward closure, or a node made by hand?)")
+    record, args, _ = ops.node_inputs(v)
+    if record.arity == 1:
+        return ("unary", record.name), None
+    return ("binary", record.name, tuple(isinstance(a, Value) for a in args)), args
+
+
+# -- the steps of a program ------------------------------------------------------------------
+
+class _Map:
+    """``M[start:end] = map(fn, *(g(M) for g in getters))``, then the steps added after it."""
+
+    __slots__ = ("fn", "start", "end", "getters", "after")
+
+    def __init__(self, fn, start, end, getters) -> None:
+        self.fn, self.start, self.end, self.getters, self.after = fn, start, end, getters, []
+
+    def add(self, step) -> None:
+        self.after.append(step)
+
+    def __call__(self, M) -> None:
+        M[self.start:self.end] = map(self.fn, *[g(M) for g in self.getters])
+        for step in self.after:
+            step(M)
+
+
+class _Dots:
+    """Nodes of engine.dot's fast path: ``sum(map(mul, a, b))`` each, as the engine computes them.
+
+    Nodes that read the same list (a weight row, for every sample of a
+    batch) share one read of it per replay.
+    """
+
+    __slots__ = ("start", "end", "ua", "wa", "ub", "wb")
+
+    def __init__(self, start, end, a_lists, b_lists) -> None:
+        self.start, self.end = start, end
+        self.ua, self.wa = _unique_getters(a_lists)
+        self.ub, self.wb = _unique_getters(b_lists)
+
+    def __call__(self, M) -> None:
+        rM = repeat(M)
+        A = list(map(_call, self.ua, rM))
+        B = list(map(_call, self.ub, rM))
+        M[self.start:self.end] = map(sum, map(map, repeat(mul), map(A.__getitem__, self.wa),
+                                              map(B.__getitem__, self.wb)))
+
+
+def _unique_getters(lists):
+    """(one getter per distinct index list, which one each list uses)."""
+    seen = {}
+    which = [seen.setdefault(tuple(x), len(seen)) for x in lists]
+    return [_getter(x) for x in seen], which
+
+
+# Deep lazy map() chains recurse in C as they are consumed: materialise every so often.
+_CHAIN = 64
+
+
+class _Fold:
+    """Nodes that add terms one at a time (engine.sum, dot's general path, fused sums): column by column."""
+
+    __slots__ = ("start", "end", "first", "cols")
+
+    def __init__(self, start, end, first, cols) -> None:
+        self.start, self.end, self.first, self.cols = start, end, first, cols
+
+    def __call__(self, M) -> None:
+        cols = self.cols
+        if self.first is None:  # no start: the first term starts the sum
+            ga, gb = cols[0]
+            acc = map(mul, ga(M), gb(M))
+            cols = cols[1:]
+        else:
+            acc = self.first(M)
+        for j, (ga, gb) in enumerate(cols, 1):
+            acc = map(add, acc, map(mul, ga(M), gb(M)))
+            if j % _CHAIN == 0:
+                acc = list(acc)
+        M[self.start:self.end] = acc
+
+
+class _Terms:
+    """Fused nodes with a "- a * b" term: each term added or subtracted in turn, in Python."""
+
+    __slots__ = ("plans",)
+
+    def __init__(self, plans) -> None:
+        self.plans = plans
+
+    def __call__(self, M) -> None:
+        for out, first, program in self.plans:
+            y = None if first is None else M[first]
+            for sx, sw, sign, la, lb in program:
+                t = M[sx] * M[sw]
+                if la is not None:
+                    M[la] = -M[sw]
+                    M[lb] = -M[sx]
+                if y is None:
+                    y = t if sign > 0 else -t
+                else:
+                    y = y + t if sign > 0 else y - t
+            M[out] = y
+
+
+# A node with this many incoming edges or more is summed on its own (one
+# C-level fold per node); fewer, and its edges go in columns with the group's.
+_WIDE = 16
+# Adding one term at a time: builtin sum() does it in C up to 3.11; from 3.12 it
+# compensates rounding (a different result), so reduce(add) does it there.
+_SEQUENTIAL_SUM = sys.version_info < (3, 12)
+
+
+def _folds(iterables, starts):
+    """``start + t0 + t1 + ...`` for each (terms, start), added one at a time as backward() does."""
+    if _SEQUENTIAL_SUM:
+        return map(sum, iterables, starts)
+    return map(reduce, repeat(add), iterables, starts)
+
+
+class _Gather:
+    """Gradients of a group of nodes: start + local * consumer gradient over each node's incoming edges."""
+
+    __slots__ = ("start", "end", "cols", "starts", "masked", "edges", "rows")
+
+    def __init__(self, start, end, cols, starts, masked, edges, rows) -> None:
+        self.start, self.end, self.cols = start, end, cols
+        self.starts = None if starts is None else _getter(starts)
+        self.masked, self.edges, self.rows = masked, edges, rows
+
+    def __call__(self, M, G, begin) -> None:
+        acc = repeat(0.0) if self.starts is None else self.starts(begin)
+        if self.rows:  # per node: (locals, consumer gradients)
+            gls, gcs = zip(*self.cols)
+            acc = _folds(map(map, repeat(mul), map(_call, gls, repeat(M)), map(_call, gcs, repeat(G))), acc)
+        else:
+            for j, (gl, gc) in enumerate(self.cols, 1):
+                acc = map(add, acc, map(mul, gl(M), gc(G)))
+                if j % _CHAIN == 0:
+                    acc = list(acc)
+        s, e = self.start, self.end
+        G[s:e] = acc
+        if self.masked:
+            total = sum(G[s:e])
+            if total != total:  # a nan: where PyTorch masks instead of multiplying, it gives 0 there
+                self._masked(M, G, begin)
+
+    def _masked(self, M, G, begin) -> None:
+        """The same sums, one product at a time, with ``autograd.chain``'s rule."""
+        which = {}
+        for m, j, info in self.masked:
+            which[(m, j)] = info
+        starts = None if self.starts is None else self.starts(begin)
+        for m, edges in enumerate(self.edges):
+            g = 0.0 if starts is None else starts[m]
+            for j, (loc, c) in enumerate(edges):
+                t = M[loc] * G[c]
+                info = which.get((m, j))
+                if t != t and info is not None and _mask_holds(M, info):
+                    t = 0.0
+                g = g + t
+            G[self.start + m] = g
+
+
+def _mask_holds(M, info) -> bool:
+    op, operand_slots, i = info
+    names = dict(zip(op.variables, (M[s] for s in operand_slots)))
+    return bool(eval(op.masks[i], ops.HELPERS, names))  # noqa: S307 - the op record's own text
+
+
+# ---------------------------------------------------------------------------
+# A step function compiled per shape, for training loops.
+
+def compile_step(fn, params: Sequence[Value]):
+    """``fn(*inputs) -> loss`` compiled once per input shape, then replayed: a training-loop helper.
+
+    ``step = compile_step(loss_fn, params)``; then ``step(*batch)`` returns the
+    loss (a float) and adds d loss/d param into each param's ``.grad``, like
+    ``loss_fn(*batch).backward()``.  Each argument of ``fn`` is a number or a
+    (nested) list of numbers, fed to ``fn`` as Values; the first call for a
+    new shape (list lengths) records ``fn`` and compiles it, later calls of
+    that shape replay it.  ``fn`` must build the same graph for every input
+    of a shape: no branching on ``.data``, no list indexing by an input's
+    value (use one-hot inputs instead); ``step.compiled`` holds one Compiled
+    per shape seen.
+
+    >>> from engine import Value
+    >>> w = Value(0.5)
+    >>> step = compile_step(lambda xs, y: (sum(x * w for x in xs) - y) ** 2, [w])
+    >>> step([1.0, 2.0], 3.0), w.grad
+    (2.25, -9.0)
+    >>> step([2.0, 2.0], 1.0), len(step.compiled)
+    (1.0, 1)
+    """
+    if not callable(fn):
+        raise TypeError(f"compile_step: fn must be a function building the loss, got {type(fn).__name__}")
+    params = tuple(check_grad_args(Value(0.0), params, "compile_step", "fn's output", "params"))
+    return _StepCache(fn, params)
+
+
+class _StepCache:
+    def __init__(self, fn, params) -> None:
+        self.fn = fn
+        self.params = params
+        self.compiled = {}
+
+    def __call__(self, *args) -> float:
+        key = tuple(_shape(a, f"compile_step: argument {i}") for i, a in enumerate(args))
+        flat = [x for a in args for x in _flatten(a)]
+        c = self.compiled.get(key)
+        if c is None:
+            inputs = [Value(x) for x in flat]
+            it = iter(inputs)
+            wrapped = [_rebuild_shape(a, it) for a in args]
+            loss = self.fn(*wrapped)
+            if not isinstance(loss, Value):
+                raise TypeError(f"compile_step: fn must return a Value (the loss), got {type(loss).__name__}")
+            c = self.compiled[key] = compile_graph(loss, self.params, inputs)
+        return c.step(flat)
+
+
+def _shape(a, where: str):
+    if isinstance(a, (list, tuple)):
+        return tuple(_shape(x, where) for x in a)
+    if type(a) is bool or not isinstance(a, (int, float)):
+        raise TypeError(f"{where}: expected numbers or lists of numbers, got {type(a).__name__} {a!r}"[:200])
+    return None
+
+
+def _flatten(a):
+    if isinstance(a, (list, tuple)):
+        for x in a:
+            yield from _flatten(x)
+    else:
+        yield float(a)
+
+
+def _rebuild_shape(a, it):
+    if isinstance(a, (list, tuple)):
+        return [_rebuild_shape(x, it) for x in a]
+    return next(it)

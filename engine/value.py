@@ -204,6 +204,32 @@ class Value(metaclass=_ValueType):
             return self.op
         return entry[0].symbol or self.op
 
+    # Copies and pickles walk the graph iteratively (the default protocols
+    # recurse once per level: a few hundred levels deep they failed).
+    def __copy__(self) -> "Value":
+        """A new node with the same data, grad, label and parents (the graph is shared)."""
+        v = _new(type(self))
+        for name in ("data", "grad", "label", "op", "_parents", "_local", "_ctx"):
+            setattr(v, name, getattr(self, name))
+        if hasattr(self, "__dict__"):
+            v.__dict__.update(self.__dict__)
+        return v
+
+    def __deepcopy__(self, memo: dict) -> "Value":
+        """The whole graph copied (shared nodes stay shared), iteratively: any depth works."""
+        from .autograd import topological_order
+        for v in topological_order(self):
+            if id(v) not in memo:
+                memo[id(v)] = _rebuild(_entry(v, lambda u: memo[id(u)]), lambda u: u)
+        return memo[id(self)]
+
+    def __reduce_ex__(self, protocol):
+        """Pickle the graph below this Value as a flat list (no recursion, any depth)."""
+        from .autograd import topological_order
+        order = topological_order(self)
+        index = {id(v): i for i, v in enumerate(order)}
+        return _unpickle, ([_entry(v, lambda u: _Ref(index[id(u)])) for v in order],)
+
     def backward(self, gradient: Number = 1.0) -> None:
         """Backpropagate from this Value: every Value it depends on gets ``.grad``.
 
@@ -222,6 +248,52 @@ _alloc = new_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (se
 # Argument errors name the function's qualname: make it "Value() got an
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
+
+
+class _Ref(int):
+    """A node of a pickled graph, by its index in the pickled list."""
+
+    __slots__ = ()
+
+
+def _entry(v: Value, ref) -> tuple:
+    """Node ``v`` as plain data, with ``ref(u)`` in place of every Value ``u`` it points to."""
+    parents = v._parents  # first: seals an open fused node (see fusion.py)
+    if type(parents) is tuple:
+        parents = tuple(ref(p) for p in parents)
+    elif parents is not None:
+        parents = ref(parents)
+    extra = getattr(v, "__dict__", None) or None
+    return (type(v), v.data, v.grad, v.label, v.op, parents, v._local, _map_values(v._ctx, ref), extra)
+
+
+def _map_values(x, fn):
+    """``x`` with ``fn(u)`` in place of every Value ``u`` in it (tuples and lists walked)."""
+    if isinstance(x, (Value, _Ref)):
+        return fn(x)
+    if type(x) in (tuple, list):
+        return type(x)(_map_values(u, fn) for u in x)
+    return x
+
+
+def _rebuild(entry: tuple, node) -> Value:
+    cls, data, grad, label, op, parents, local, ctx, extra = entry
+    v = _alloc() if cls is Value else _new(cls)
+    v.data, v.grad, v.label, v.op = data, grad, label, op
+    v._parents = tuple(node(p) for p in parents) if type(parents) is tuple else (
+        None if parents is None else node(parents))
+    v._local = local
+    v._ctx = _map_values(ctx, node)
+    if extra:
+        v.__dict__.update(extra)
+    return v
+
+
+def _unpickle(entries: list) -> Value:
+    nodes = []
+    for entry in entries:
+        nodes.append(_rebuild(entry, nodes.__getitem__))
+    return nodes[-1]
 
 
 def new_leaf(y: float) -> Value:

@@ -19,12 +19,13 @@ from .optim import SGD, Adam, AdamW, CosineAnnealingLR, LinearLR, StepLR
 from . import functional
 from .sequence import GPT, CausalSelfAttention, Embedding, LayerNorm, Linear, RMSNorm, TransformerBlock
 from .train import evaluate, fit
+from .draw import draw_model  # matplotlib is imported only when a picture is made
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout", "BatchNorm",
     "StateDictError", "from_config",
     "SGD", "Adam", "AdamW", "StepLR", "LinearLR", "CosineAnnealingLR",
     "fit", "evaluate", "save_model", "load_model", "load_weights", "ModelFileError",
-    "losses", "optim", "data",
+    "losses", "optim", "data", "draw_model",
     "Linear", "Embedding", "RMSNorm", "LayerNorm", "CausalSelfAttention", "TransformerBlock", "GPT", "functional",
 ]

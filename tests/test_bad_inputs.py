@@ -75,6 +75,16 @@ case("formula of a number", "ok")(lambda: engine.formula(3.0))
 case("Value(huge int)", ValueError, "too large")(lambda: Value(10 ** 400))
 case("Value * huge int", ValueError, "too large")(lambda: Value(1.0) * 10 ** 400)
 case("label not a str", TypeError, "label")(lambda: Value(1.0, label=None))
+case("numeric_grad eps=0", ValueError, "eps must be a finite number > 0")(
+    lambda: engine.numeric_grad(lambda x: x * x, [1.0], eps=0))
+case("numeric_grad huge input", ValueError, "too large")(lambda: engine.numeric_grad(lambda x: x, [10 ** 400]))
+case("gradgradcheck no inputs", ValueError, "inputs is empty")(lambda: engine.gradgradcheck(lambda: Value(1.0), []))
+case("no_grad exit without enter", RuntimeError, "without a matching __enter__")(
+    lambda: no_grad().__exit__(None, None, None))
+case("formula max_depth negative", ValueError, "max_depth")(lambda: engine.formula(Value(1.0), max_depth=-1))
+case("formula of a string", TypeError, "formula")(lambda: engine.formula("x"))
+case("register_op bad name", ValueError, "register_op")(lambda: engine.register_op("1x", abs, [abs]))
+case("fused() with an argument", TypeError, "fused() takes no arguments")(lambda: engine.fused(3))
 
 
 def _no_grad_result():

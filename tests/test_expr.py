@@ -222,9 +222,9 @@ def test_cli_graph_writes_valid_svg_and_png(tmp_path, capsys):
 
 def test_cli_graph_dot_output_needs_no_renderer(tmp_path, monkeypatch):
     pytest.importorskip("graphviz")
-    from engine import draw
+    from engine import render
     from nn import cli_graph
-    monkeypatch.setattr(draw.shutil, "which", lambda *a, **k: None)
+    monkeypatch.setattr(render.shutil, "which", lambda *a, **k: None)
     out = tmp_path / "g.dot"
     ns = argparse.Namespace(expr="x*y + 1", at=["x=2,y=3"], output=str(out), top=2, top_by="depth")
     assert cli_graph.run(ns) == 0
