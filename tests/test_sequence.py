@@ -474,3 +474,25 @@ def test_names_example_runs():
     assert "step     2  loss" in out.stdout and "samples" in out.stdout
     bad = subprocess.run([sys.executable, str(script), "--steps", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--steps must be >= 1" in bad.stderr
+
+
+def test_save_and_load_weights(tmp_path):
+    from nn import ModelFileError, load_weights, save_model
+    model = GPT(9, block_size=6, n_layer=1, n_head=2, n_embd=4, norm="layernorm", affine=True, bias=True, seed=0)
+    path = tmp_path / "gpt.json"
+    save_model(model, path)
+    other = GPT(9, block_size=6, n_layer=1, n_head=2, n_embd=4, norm="layernorm", affine=True, bias=True, seed=1)
+    load_weights(other, path)
+    assert other.state_dict() == model.state_dict()
+    different = GPT(9, block_size=6, n_layer=1, n_head=2, n_embd=8, seed=1)
+    before = different.state_dict()
+    with pytest.raises(ModelFileError, match="different architecture"):
+        load_weights(different, path)
+    assert different.state_dict() == before  # untouched
+    config = dict(model.config())
+    assert config.pop("type") == "GPT"
+    assert GPT(**config).config() == model.config()  # config() holds the constructor's arguments
+    for block in (Linear(3, 2), Embedding(4, 2), RMSNorm(3), LayerNorm(3, bias=False), CausalSelfAttention(4, 2),
+                  TransformerBlock(4, 2, norm="layernorm")):
+        config = dict(block.config())
+        assert type(block)(**{k: v for k, v in config.items() if k != "type"}).config() == block.config()
