@@ -35,6 +35,8 @@ from .module import Module
 
 Number = Union[int, float]
 Rows = List[List[Value]]
+RowsIn = Sequence[Sequence[Union[Value, Number]]]  # a sequence: T rows of Values/numbers
+RowOrRows = Union[Sequence[Union[Value, Number]], RowsIn]
 
 __all__ = ["Linear", "Embedding", "RMSNorm", "LayerNorm", "CausalSelfAttention", "TransformerBlock", "GPT"]
 
@@ -154,7 +156,7 @@ class Linear(Module):
         else:
             self.bias = None
 
-    def forward(self, x):
+    def forward(self, x: RowOrRows) -> Union[List[Value], Rows]:
         rows, one_row = _as_rows(x, self.in_features, "Linear")
         out = linear(rows, self.weight, self.bias)
         return out[0] if one_row else out
@@ -189,7 +191,7 @@ class Embedding(Module):
         self.embedding_dim = _integer(embedding_dim, "embedding_dim", "Embedding")
         self.weight = _normal(_as_rng(seed, "Embedding"), 1.0, num_embeddings, embedding_dim)
 
-    def forward(self, ids):
+    def forward(self, ids: Union[int, Sequence[int]]) -> Union[List[Value], Rows]:
         if isinstance(ids, numbers.Integral) and not isinstance(ids, bool):
             return list(self.weight[_token_ids([ids], self.num_embeddings, "Embedding")[0]])
         w = self.weight
@@ -246,7 +248,7 @@ class RMSNorm(Module):
         self.weight = [Value(1.0) for _ in range(dim)] if _flag(elementwise_affine, "elementwise_affine",
                                                                 "RMSNorm") else None
 
-    def forward(self, x):
+    def forward(self, x: RowOrRows) -> Union[List[Value], Rows]:
         rows, one_row = _as_rows(x, self.dim, "RMSNorm")
         out = self.rows(rows)
         return out[0] if one_row else out
@@ -289,7 +291,7 @@ class LayerNorm(Module):
         self.weight = [Value(1.0) for _ in range(dim)] if affine else None
         self.bias = [Value(0.0) for _ in range(dim)] if affine and _flag(bias, "bias", "LayerNorm") else None
 
-    def forward(self, x):
+    def forward(self, x: RowOrRows) -> Union[List[Value], Rows]:
         rows, one_row = _as_rows(x, self.dim, "LayerNorm")
         out = self.rows(rows)
         return out[0] if one_row else out
@@ -365,7 +367,7 @@ class CausalSelfAttention(Module):
             for b in self.out_proj.bias:
                 b.data = 0.0
 
-    def forward(self, x) -> Rows:
+    def forward(self, x: RowsIn) -> Rows:
         rows, _ = _as_rows(x, self.embed_dim, "CausalSelfAttention", allow_row=False)
         return self.rows(rows)
 
@@ -436,7 +438,7 @@ class TransformerBlock(Module):
         self.linear2 = Linear(mlp_ratio * embed_dim, embed_dim, bias, seed=rng)
         self._settings = {"norm": norm, "affine": affine, "bias": bias, "eps": eps}
 
-    def forward(self, x) -> Rows:
+    def forward(self, x: RowsIn) -> Rows:
         rows, _ = _as_rows(x, self.embed_dim, "TransformerBlock", allow_row=False)
         return self.rows(rows)
 
@@ -545,7 +547,7 @@ class GPT(Module):
                 for v in row:
                     v.data = rng.gauss(0.0, std)
 
-    def forward(self, ids) -> Rows:
+    def forward(self, ids: Sequence[int]) -> Rows:
         ids = _token_ids(ids, self.vocab_size, "GPT")
         T = len(ids)
         if T > self.block_size:
@@ -561,7 +563,7 @@ class GPT(Module):
             xs = self.final_norm.rows(xs)
         return linear(xs, self.lm_head.weight)
 
-    def loss(self, ids, targets: Optional[Sequence[int]] = None) -> Value:
+    def loss(self, ids: Sequence[int], targets: Optional[Sequence[int]] = None) -> Value:
         """Mean cross-entropy of next-token prediction on one sequence.
 
         With ``targets`` None, ``ids`` is a whole sequence: positions

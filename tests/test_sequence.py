@@ -496,3 +496,21 @@ def test_save_and_load_weights(tmp_path):
                   TransformerBlock(4, 2, norm="layernorm")):
         config = dict(block.config())
         assert type(block)(**{k: v for k, v in config.items() if k != "type"}).config() == block.config()
+
+
+def test_gpt_graph_replays_with_compile_graph():
+    """The GPT's graph has a fixed shape for a sequence (no relu-dependent wiring): a traced replay with
+    changed weights gives backward()'s loss and gradients (to rounding: the softmax shifts are recorded)."""
+    from engine import compile_graph
+    model = GPT(8, block_size=6, n_layer=1, n_head=2, n_embd=4, seed=0)
+    params = model.parameters()
+    ids = [0, 3, 5, 7, 0]
+    step = compile_graph(model.loss(ids), params)
+    rng = random.Random(1)
+    for p in params:
+        p.data += rng.gauss(0.0, 0.3)  # relu signs flip, scores change
+    loss, grads = step.run([p.data for p in params])
+    eager = model.loss(ids)
+    eager.backward()
+    close(loss, eager.data)
+    close(list(grads), [p.grad for p in params])
