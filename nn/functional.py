@@ -55,13 +55,19 @@ def _rows(x, where: str):
             if isinstance(v, Value):
                 checked.append(v)
             elif isinstance(v, numbers.Real) and not isinstance(v, bool):
-                checked.append(float(v))
+                try:
+                    checked.append(float(v))
+                except OverflowError:
+                    raise ValueError(f"{where}: entry {_at(i, j, batched)} is an int too large for a float") from None
             else:
-                at = f"[{i}][{j}]" if batched else f"[{j}]"
-                raise TypeError(f"{where}: entry {at} must be a Value or a number, got "
+                raise TypeError(f"{where}: entry {_at(i, j, batched)} must be a Value or a number, got "
                                 f"{type(v).__name__} {v!r}"[:200])
         out.append(checked)
     return out, batched
+
+
+def _at(i: int, j: int, batched: bool) -> str:
+    return f"[{i}][{j}]" if batched else f"[{j}]"
 
 
 def _shifted_exps(row: list):

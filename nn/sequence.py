@@ -85,7 +85,10 @@ def _entry(v, where: str):
     if isinstance(v, Value):
         return v
     if isinstance(v, numbers.Real) and not isinstance(v, bool):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            raise ValueError(f"{where} is an int too large for a float") from None
     raise TypeError(f"{where} must be a Value or a number, got {type(v).__name__} {v!r}"[:200])
 
 
@@ -506,6 +509,7 @@ class GPT(Module):
         super().__init__()
         where = "GPT"
         self.vocab_size = _integer(vocab_size, "vocab_size", where)
+        _integer(mlp_ratio, "mlp_ratio", where)
         self.block_size = _integer(block_size, "block_size", where)
         n_layer = _integer(n_layer, "n_layer", where)
         n_head = _integer(n_head, "n_head", where)

@@ -514,3 +514,14 @@ def test_gpt_graph_replays_with_compile_graph():
     eager.backward()
     close(loss, eager.data)
     close(list(grads), [p.grad for p in params])
+
+
+def test_huge_ints_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"RMSNorm: entry \[0\]\[1\] is an int too large for a float"):
+        RMSNorm(2)([1.0, 10 ** 400])
+    with pytest.raises(ValueError, match=r"softmax: entry \[1\] is an int too large for a float"):
+        softmax([1.0, 10 ** 400])
+    with pytest.raises(ValueError, match="token id 1000000000000"):
+        GPT(27)([10 ** 12])
+    with pytest.raises(ValueError, match="GPT: mlp_ratio must be >= 1"):
+        GPT(27, mlp_ratio=0)
