@@ -525,3 +525,42 @@ def test_huge_ints_are_refused_by_name():
         GPT(27)([10 ** 12])
     with pytest.raises(ValueError, match="GPT: mlp_ratio must be >= 1"):
         GPT(27, mlp_ratio=0)
+
+
+def test_w5_chainrule_nn_variant_agrees_with_the_minimal_value():
+    """benchmarks/w5.py variant (d): nn.GPT with gpt_model's weights gives the same first loss (to 1e-9, the
+    harness's check) and the same gradients as gpt_model's one-op-at-a-time code."""
+    import os
+    import sys
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        import gpt_model as G
+        import gpt_nn
+        import w5
+    finally:
+        sys.path.remove(bench)
+    import gc
+    try:
+        result = w5.run("chainrule_nn", 1)
+    finally:
+        gc.enable()  # run() pauses the collector, as for every variant it times
+    assert set(result) >= {"nodes", "peak", "loss", "times"} and len(result["times"]) == 1
+    params = G.init_params()
+    p = {k: [[G.MinimalValue(x) for x in row] for row in rows] for k, rows in params.items()}
+    for name in ("emma", "abcdefghijklmnopqrst"):  # 5 positions; more than BLOCK (cropped to 16)
+        seq = G.tokens(name)
+        ref = G.loss(seq, p)
+        ref.backward()
+        model = gpt_nn.Model(params)
+        loss = model.loss(seq)
+        loss.backward()
+        assert abs(loss.data - ref.data) < 1e-12
+        if name == "emma":
+            assert abs(result["loss"] - ref.data) < 1e-9
+        by_name = dict(model.model.named_parameters())
+        assert abs(by_name["blocks.0.self_attn.in_proj_weight[16][3]"].grad - p["layer0.wk"][0][3].grad) < 1e-12
+        assert abs(by_name["blocks.0.linear2.weight[5][60]"].grad - p["layer0.fc2"][5][60].grad) < 1e-12
+        assert abs(by_name["wte.weight[5][2]"].grad - p["wte"][5][2].grad) < 1e-12
+        for v in G.flat(p):
+            v.grad = 0.0
