@@ -170,7 +170,7 @@ def _run_torch(G, params: dict, seq: list, steps: int) -> dict:
 
 # --- the orchestra ----------------------------------------------------------------
 
-def _python(spec: str) -> str:
+def python_for(spec: str) -> str:
     if not spec:
         return sys.executable
     if os.path.sep in spec:
@@ -179,6 +179,7 @@ def _python(spec: str) -> str:
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"w5.py: no Python {spec!r} from pyenv: {out.stderr.strip()}")
+    # (pyenv's shim output is the interpreter's path)
     return out.stdout.strip()
 
 
@@ -189,6 +190,45 @@ def _worker(python: str, variant: str, steps: int) -> dict:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
         return {"error": tail[0][:200]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(python: str, variants: list, steps: int, rounds: int) -> tuple:
+    """(markdown lines, ok): the W5 table for one interpreter, rounds taken in turn."""
+    pooled = {v: {"times": [], "info": None, "errors": []} for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            r = _worker(python, v, steps)
+            if "error" in r:
+                pooled[v]["errors"].append(r["error"])
+                continue
+            pooled[v]["times"] += [t["total"] for t in r["times"]]
+            pooled[v]["info"] = r
+    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    base = statistics.median(pooled["minimal"]["times"]) if pooled.get("minimal", {}).get("times") else None
+    lines = [f"W5: GPT step on {len(_name_tokens()) - 1} positions, CPython {version}, {rounds} rounds x "
+             f"{steps} steps, medians", "",
+             "| variant | nodes | step (fwd + bwd + Adam) | x minimal | peak graph memory | first loss |",
+             "|---|---:|---:|---:|---:|---|"]
+    for v in variants:
+        r = pooled[v]
+        if not r["times"]:
+            lines.append(f"| {v} | — | {'; '.join(r['errors'][:1]) or 'not run'} | | | |")
+            continue
+        med = statistics.median(r["times"])
+        info = r["info"]
+        ratio = f"{base / med:.1f}x" if base else "—"
+        nodes = f"{info['nodes']:,}" if info.get("nodes") else "—"
+        peak = f"{info['peak'] / 1e6:.1f} MB" if info.get("peak") else "—"
+        extra = ""
+        if "compile" in info:
+            extra = f" (compile {info['compile'] * 1e3:.0f} ms = {info['compile'] / med:.0f} replays)"
+        lines.append(f"| {v} | {nodes} | {med * 1e3:.2f} ms{extra} | {ratio} | {peak} | {info['loss']!r} |")
+    losses = [pooled[v]["info"]["loss"] for v in variants if pooled[v]["info"]]
+    ok = not losses or max(losses) - min(losses) <= 1e-9
+    if not ok:
+        lines.append(f"\nLOSSES DISAGREE: {losses}")
+    return lines, ok
 
 
 def main(argv=None) -> int:
@@ -203,41 +243,9 @@ def main(argv=None) -> int:
         sys.path[:0] = [HERE, ROOT]
         print(json.dumps(run(args.worker, args.steps)))
         return 0
-    python = _python(args.python)
-    variants = [v for v in args.variants.split(",") if v]
-    pooled = {v: {"times": [], "info": None, "errors": []} for v in variants}
-    for _ in range(args.rounds):
-        for v in variants:
-            r = _worker(python, v, args.steps)
-            if "error" in r:
-                pooled[v]["errors"].append(r["error"])
-                continue
-            pooled[v]["times"] += [t["total"] for t in r["times"]]
-            pooled[v]["info"] = r
-    version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True).stdout.strip()
-    base = statistics.median(pooled["minimal"]["times"]) if pooled.get("minimal", {}).get("times") else None
-    print(f"W5: GPT step on {len(_name_tokens()) - 1} positions, CPython {version}, {args.rounds} rounds x "
-          f"{args.steps} steps, medians")
-    print("| variant | nodes | step | x minimal | peak graph memory | first loss |")
-    print("|---|---:|---:|---:|---:|---|")
-    for v in variants:
-        r = pooled[v]
-        if not r["times"]:
-            print(f"| {v} | — | {'; '.join(r['errors'][:1]) or 'not run'} | | | |")
-            continue
-        med = statistics.median(r["times"])
-        info = r["info"]
-        ratio = f"{base / med:.1f}x" if base else "—"
-        nodes = f"{info['nodes']:,}" if info.get("nodes") else "—"
-        peak = f"{info['peak'] / 1e6:.1f} MB" if info.get("peak") else "—"
-        extra = f" (compile {info['compile']:.2f} s)" if "compile" in info else ""
-        print(f"| {v} | {nodes} | {med * 1e3:.2f} ms{extra} | {ratio} | {peak} | {info['loss']!r} |")
-    losses = [pooled[v]["info"]["loss"] for v in variants if pooled[v]["info"]]
-    if losses and max(losses) - min(losses) > 1e-9:
-        print(f"LOSSES DISAGREE: {losses}")
-        return 1
-    return 0
+    lines, ok = measure(python_for(args.python), [v for v in args.variants.split(",") if v], args.steps, args.rounds)
+    print("\n".join(lines))
+    return 0 if ok else 1
 
 
 def _name_tokens():

@@ -61,10 +61,12 @@ def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> li
 
     The reference's topological order without the leaves.  Listed nodes end
     at 0.0 (``_LISTED``); on any exception every mark is reset to 0.0.
-    A node leaves the stack by ``stack[-1]`` + ``del`` rather than ``pop()``
-    (no call, so no KeyboardInterrupt between taking it off and handling
-    it), and ``order`` is the caller's, so it holds every listed node even
-    if an interrupt lands just after this returns.
+    Interrupt-safe wherever a KeyboardInterrupt lands (CPython 3.9/3.10
+    deliver one between any two bytecodes): a node is put in a list before
+    it is marked and leaves the stack only once it is in ``order``, so every
+    marked node is in ``order``, ``stack`` or ``run`` for the clean-up;
+    ``order`` is the caller's, so it holds every listed node even if an
+    interrupt lands just after this returns.
     """
     push = stack.append
     append = order.append
@@ -72,14 +74,15 @@ def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> li
     try:
         v = None  # a statement inside the try before the loop head (an interrupt there is caught)
         while stack:
-            v = stack[-1]
-            del stack[-1]
+            v = stack[-1]  # stays on the stack until it is listed or waits there
             st = v.grad
             if st is _LISTED:  # a duplicate stack entry
+                del stack[-1]
                 continue
             if st is _ENTERED:  # second visit: all inputs are listed
-                v.grad = _LISTED
                 append(v)
+                v.grad = _LISTED
+                del stack[-1]
                 continue
             prev = v._parents
             if type(prev) is tuple:  # first visit of a fan-in node
@@ -87,16 +90,16 @@ def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> li
                     a, b = prev
                     wait_a = a._parents is not None and a.grad is not _LISTED
                     wait_b = b._parents is not None and b.grad is not _LISTED
-                    if wait_a or wait_b:  # come back to v after them
+                    if wait_a or wait_b:  # v waits where it is, below them
                         v.grad = _ENTERED
-                        push(v)
                         if wait_a:
                             push(a)
                         if wait_b:
                             push(b)
                     else:
-                        v.grad = _LISTED
                         append(v)
+                        v.grad = _LISTED
+                        del stack[-1]
                     continue
                 top = len(stack)
                 for p in prev:
@@ -104,32 +107,32 @@ def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> li
                         push(p)
                 if len(stack) != top:
                     v.grad = _ENTERED
-                    stack.insert(top, v)
                 else:
-                    v.grad = _LISTED
                     append(v)
+                    v.grad = _LISTED
+                    del stack[-1]
                 continue
             # First visit of a one-parent node: follow its run of one-parent
             # nodes down to a leaf, a listed node or a fan-in node, marking
             # them listed on the way (a DAG cannot lead back into the run).
             # If the fan-in node has unlisted inputs, the run waits on the
-            # stack below it; otherwise the whole run is listed at once,
-            # deepest first.
+            # stack below them, in v's place; otherwise the whole run is
+            # listed at once, deepest first.
+            top = len(stack)  # v is stack[top - 1]
             run = []
             add = run.append
             while True:
-                v.grad = _LISTED
                 add(v)
+                v.grad = _LISTED
                 prev = v._parents
                 if type(prev) is tuple:  # v is fan-in: it waits with the run if it must
-                    top = len(stack)
                     for p in prev:
                         if p._parents is not None and p.grad is not _LISTED:
                             push(p)
                     if len(stack) != top:
                         for u in run:
                             u.grad = _ENTERED
-                        stack[top:top] = run
+                        stack[top - 1:top] = run
                         run = []
                     break
                 if prev._parents is None or prev.grad is _LISTED:
@@ -138,6 +141,8 @@ def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> li
             if run:
                 run.reverse()
                 order += run
+                del stack[-1]
+                run = []
     except BaseException:
         for nodes in (order, stack, run):
             for v in nodes:

@@ -91,3 +91,14 @@ def strict_float(op: str):
 def strict_float_op():
     """The op whose derivative is being called with Values, or None."""
     return _strict_float.get()
+
+
+# Set once a micrograd-style node with a _backward closure exists in this
+# process (engine/micrograd.py): from then on backward() runs the reference
+# algorithm, which calls the closures; the fast path cannot see into them.
+closure_nodes = False
+
+
+def note_closure_node() -> None:
+    global closure_nodes
+    closure_nodes = True

@@ -85,6 +85,12 @@ def backpropagate(order: list, grads, local_grads: Callable = None, check: Optio
     """
     local_grads = local_grads or _recorded
     for node in reversed(order):
+        if node._local is CLOSURE:  # a micrograd-style node: its own _backward adds into its parents
+            if grads is not ON_NODES:
+                raise TypeError(f"grad(): node {node.op!r} was made micrograd-style, with a _backward closure "
+                                f"that writes .grad; use .backward() on graphs with such nodes")
+            node._backward()
+            continue
         g = grads[node]
         for i, (parent, local) in enumerate(zip(node.parents, local_grads(node))):
             contribution = chain(node, i, local, g)
@@ -122,6 +128,10 @@ class _OnNodes:
 
 ON_NODES = _OnNodes()
 
+# The ``_local`` of a node whose backward is a micrograd-style ``_backward``
+# closure (engine/micrograd.py) instead of recorded local derivatives.
+CLOSURE = type("Closure", (), {"__repr__": lambda self: "<_backward closure>", "__slots__": ()})()
+
 # The fast path relies on CPython keeping float identity (its walk marks
 # nodes with a distinct 0.0 object); elsewhere (PyPy) backward() runs the
 # reference algorithm above, which needs no such thing.
@@ -146,7 +156,7 @@ def backward(root: Value, gradient=1.0) -> None:
     with _one_at_a_time:
         if _state.is_on(_state.ANOMALY):
             backward_reference(root, gradient, check=_anomaly_check)
-        elif FAST:
+        elif FAST and not _state.closure_nodes:
             _fast.backward(root, gradient)
         else:
             backward_reference(root, gradient)

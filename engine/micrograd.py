@@ -35,14 +35,15 @@ the engine's fast ``backward()``.  A node made with ``_children`` is a
 result computed from one is marked, and its ``backward()`` runs the
 reference algorithm (``engine.autograd``: topological order, then for each
 node from the root down ``parent.grad += local * node.grad``) calling your
-``_backward`` at closure nodes instead.  Only ``engine.micrograd`` Values
-carry that mark: a closure node passed to ``engine.sum``/``engine.dot``
-gives a plain ``engine.Value``, whose ``backward()`` cannot see into it.
+``_backward`` at closure nodes instead.  Once a closure node exists, every
+``backward()`` in the process (``engine.sum``/``engine.dot`` results over
+closure nodes included) runs that reference algorithm.
 """
 from __future__ import annotations
 
-from . import ops
-from .autograd import chain, topological_order
+from . import _state, ops
+from .autograd import CLOSURE
+from .autograd import backward as _engine_backward
 from .value import Value as _EngineValue
 from .value import dot as _engine_dot
 
@@ -76,8 +77,10 @@ class _MicrogradType(_Meta):
                                 f"wrap numbers first, e.g. Value({c!r})"[:300])
         v = _Meta.__call__(_ClosureNode, data, label)
         v.op = _op
-        v._children = children
+        v._parents = children  # the engine sees the graph, and CLOSURE tells it to call _backward
+        v._local = CLOSURE
         v._backward = _nothing
+        _state.note_closure_node()
         return v
 
 
@@ -110,17 +113,17 @@ _Marked.__name__ = "Value"  # what micrograd code sees as type(v).__name__
 
 
 class _ClosureNode(_Marked):
-    """A node made as ``Value(data, _children, _op)``, whose ``_backward`` the user writes."""
+    """A node made as ``Value(data, _children, _op)``, whose ``_backward`` the user writes.
 
-    __slots__ = ("_children", "_backward")
+    Its ``_local`` is ``engine.autograd.CLOSURE``: backward() (which then runs
+    the reference algorithm) calls ``_backward`` instead of multiplying.
+    """
+
+    __slots__ = ("_backward",)
 
     @property
-    def parents(self) -> tuple:
-        return self._children
-
-    @property
-    def _prev(self) -> tuple:
-        return tuple(dict.fromkeys(self._children))
+    def local_grads(self) -> tuple:
+        return ()  # not known: the closure computes the products itself
 
     @property
     def _op(self) -> str:
@@ -142,21 +145,8 @@ def dot(a, b) -> Value:
 
 
 def _backward_with_closures(root: _EngineValue, gradient=1.0) -> None:
-    """The reference backward (``engine.autograd``), calling ``_backward`` at closure nodes."""
-    from .value import as_float
-    gradient = as_float(gradient, "backward(gradient)")
-    order = topological_order(root)
-    for node in order:
-        if node.parents:
-            node.grad = 0.0  # intermediate nodes hold this call's gradient; leaves accumulate (as engine)
-    root.grad += gradient
-    for node in reversed(order):
-        if type(node) is _ClosureNode:
-            node._backward()
-            continue
-        g = node.grad
-        for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
-            parent.grad += chain(node, i, local, g)
+    """engine's backward(): with closure nodes about, it runs the reference algorithm, calling them."""
+    _engine_backward(root, gradient)
 
 
 # ---------------------------------------------------------------------------

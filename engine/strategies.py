@@ -419,6 +419,8 @@ def _draw_step(draw: Callable, cfg: _Config, values: list, op: str, prefer: Opti
         pool = [prefer] + [i for i in pool if i != prefer]
 
     def pick(cands: list) -> Optional[int]:
+        if prefer is not None and cands and cands[0] == prefer:  # a required op takes the newest node when it can,
+            return prefer                                         # so that it feeds the output (fewer rejections)
         return cands[draw(_index(len(cands)))] if cands else None
 
     if op == "sum":

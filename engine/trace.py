@@ -44,7 +44,7 @@ from operator import add, itemgetter, mul
 from typing import Optional, Sequence, Tuple
 
 from . import fusion, ops
-from .autograd import check_grad_args, topological_order
+from .autograd import CLOSURE, check_grad_args, topological_order
 from .value import Value, as_float
 
 __all__ = ["Compiled", "compile_graph", "compile_step"]
@@ -242,10 +242,12 @@ class _Program:
 
     # -- forward ---------------------------------------------------------------------
     def _build_forward(self, nodes: list) -> None:
-        level = {}
+        level = self.level = {}
+        get = level.get
         groups = defaultdict(list)  # (level, key) -> [(node, plan)], nodes of a level being independent
         for v in nodes:
-            lv = 1 + max(level.get(p, 0) for p in v.parents)
+            ps = v._parents
+            lv = 1 + (max(map(get, ps, repeat(0))) if type(ps) is tuple else get(ps, 0))
             level[v] = lv
             key, plan = _plan(v)
             groups[(lv, key)].append((v, plan))
@@ -264,7 +266,7 @@ class _Program:
             step = _Map(op.float_forward, start, end, [_getter(xs)])
             loc = self._locals(op, 0, members, [_getter(xs)], start, end, step)
             for (v, _), x, ls in zip(members, xs, loc):
-                self.edges[v] = [(v._parents, ls)]
+                self.edges[v] = ((v._parents,), (ls,))
                 self._mask(v, 0, op, (x,), 0)
             return step
         if kind == "binary":
@@ -276,24 +278,38 @@ class _Program:
             loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots)
             loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots)
             for j, (v, (a, b)) in enumerate(members):
-                es = []
+                ps, ls = [], []
                 for i, (operand, loc) in enumerate(((a, loc_a), (b, loc_b))):
                     if isinstance(operand, Value):
-                        self._mask(v, len(es), op, (a_slots[j], b_slots[j]), i)
-                        es.append((operand, loc[j]))
-                self.edges[v] = es
+                        self._mask(v, len(ps), op, (a_slots[j], b_slots[j]), i)
+                        ps.append(operand)
+                        ls.append(loc[j])
+                self.edges[v] = (ps, ls)
             return step
         if kind == "terms":  # a fused node with a "- a * b" term: added one by one, in Python
             return self._terms_group(members, start)
-        # sums of products: (x, w) pairs, added by builtin sum (dot's fast path) or one at a time
+        if kind == "sum":  # engine.dot's fast path: sum(map(mul, a, b)), a all Values, b Values then numbers
+            get = self.slot.__getitem__
+            const = self._const
+            xs, ws = [], []
+            for v, _ in members:
+                parents, n, local = v._parents, v._ctx, v._local
+                m = len(parents) - n
+                a = list(map(get, parents[:n]))
+                b = list(map(get, parents[n:]))
+                if m < n:
+                    b += [const(c) for c in local[m:n]]
+                xs.append(a)
+                ws.append(b)
+                self.edges[v] = (parents, b + a[:m])  # d/da_i = b_i, then d/db_j = a_j
+            return _Dots(start, end, xs, ws)
+        # sums of terms added one at a time: (x, w) pairs
         starts, xs, ws = [], [], []
         for v, (first, pairs, edges) in members:
             starts.append(None if first is None else self._const(first))
             xs.append([self._ref(x) for x, _ in pairs])
             ws.append([self._ref(w) for _, w in pairs])
-            self.edges[v] = [(p, self._ref(partner)) for p, partner in edges]
-        if kind == "sum":
-            return _Dots(start, end, xs, ws)
+            self.edges[v] = ([p for p, _ in edges], [self._ref(partner) for _, partner in edges])
         k = len(xs[0])
         cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
         first = None if starts[0] is None else _getter(starts)
@@ -338,7 +354,7 @@ class _Program:
                 else:
                     program.append((self.slot[operands[0]], self._const(sign), 1.0, None, None))
                     edges.append((operands[0], self._const(sign)))
-            self.edges[v] = edges
+            self.edges[v] = ([p for p, _ in edges], [loc for _, loc in edges])
             plans.append((start + j, None if first is None else self._const(first), program))
         return _Terms(plans)
 
@@ -353,24 +369,27 @@ class _Program:
             self.root_param = [i for i, v in enumerate(params) if v is root]
             return
         self.root_param = []
-        incoming = defaultdict(list)  # node -> [(local slot, consumer, parent index)] in backward()'s order
+        # incoming edges per node, in backward()'s order: consumers from the root down, each
+        # consumer's parents in operand order; and each node's distance from the root
+        # (a node's consumers are deeper in the forward order, so going by decreasing forward
+        # level, every node's gradient is complete when its group comes)
+        incoming = defaultdict(list)  # node -> [(local slot, consumer, parent index)]
+        masked_by = {v for v, _ in self.masks}
+        edges = self.edges
         for v in reversed(nodes):
-            for i, (p, loc) in enumerate(self.edges[v]):
+            ps, ls = edges[v]
+            for i, p, loc in zip(range(len(ps)), ps, ls):
                 incoming[p].append((loc, v, i))
-        depth = {root: 0}
-        for v in reversed(nodes):
-            d = depth[v] + 1
-            for p, _ in self.edges[v]:
-                if p._parents is not None and depth.get(p, 0) < d:
-                    depth[p] = d
+        level = self.level
         groups = defaultdict(list)
+        top = len(nodes) + 1
         for v in nodes:
             if v is not root:
-                groups[(depth[v], len(incoming[v]), 0)].append(v)
+                groups[(top - level[v], len(incoming[v]), 0)].append(v)
         position = {v: i for i, v in enumerate(params)}
         for v in params:
             if incoming.get(v):
-                groups[(len(nodes) + 1, len(incoming[v]), 1)].append(v)
+                groups[(top, len(incoming[v]), 1)].append(v)
         gidx = {root: 0}
         size = 1
         for key in sorted(groups):
@@ -380,21 +399,23 @@ class _Program:
                 gidx[v] = size
                 size += 1
             k = key[1]
+            edges = [incoming[v] for v in members]
             if k >= _WIDE:  # many edges per node: one sum per node
-                cols = [(_getter([loc for loc, _, _ in incoming[v]]), _getter([gidx[c] for _, c, _ in incoming[v]]))
-                        for v in members]
+                cols = [(_getter([e[0] for e in es]), _getter([gidx[e[1]] for e in es])) for es in edges]
             else:           # few: the j-th edges of all the nodes are one column
-                cols = [(_getter([incoming[v][j][0] for v in members]),
-                         _getter([gidx[incoming[v][j][1]] for v in members])) for j in range(k)]
+                cols = [(_getter([es[j][0] for es in edges]), _getter([gidx[es[j][1]] for es in edges]))
+                        for j in range(k)]
             masked = []
-            for m, v in enumerate(members):
-                for j, (loc, c, i) in enumerate(incoming[v]):
-                    info = self.masks.get((c, i))
-                    if info is not None:
-                        masked.append((m, j, info))
-            edges = [[(loc, gidx[c]) for loc, c, _ in incoming[v]] for v in members] if masked else None
+            if masked_by:
+                for m, es in enumerate(edges):
+                    for j, (loc, c, i) in enumerate(es):
+                        if c in masked_by:
+                            info = self.masks.get((c, i))
+                            if info is not None:
+                                masked.append((m, j, info))
+            plain = [[(loc, gidx[c]) for loc, c, _ in es] for es in edges] if masked else None
             starts = [position[v] for v in members] if key[2] else None
-            self.backward.append(_Gather(start, start + len(members), cols, starts, masked, edges, k >= _WIDE))
+            self.backward.append(_Gather(start, start + len(members), cols, starts, masked, plain, k >= _WIDE))
         self.g_size = size
         self.param_g = [gidx.get(v) for v in params]
 
@@ -438,9 +459,12 @@ def _plan(v: Value):
     op = v.op
     parents = v._parents  # first: seals an open fused node
     ctx = v._ctx
+    if v._local is CLOSURE:
+        raise TypeError(f"compile_graph: node {op!r} has a micrograd-style _backward closure, which cannot be "
+                        f"replayed; build it from engine ops (or engine.register_op) to compile it")
     if type(ctx) is fusion.Terms:
         terms = ctx.expand(v)
-        if any(kind == fusion.PAIR and sign < 0 for kind, sign, _ in terms):
+        if any(kind == fusion.PAIR and sign < 0 for kind, sign, _ in terms):  # noqa: SIM102
             return ("terms",), terms
         pairs, edges = [], []
         for kind, sign, operands in terms:
@@ -464,12 +488,7 @@ def _plan(v: Value):
     if op == "dot":
         local = v._local
         if type(ctx) is int:  # builtins.sum(map(mul, a, b)): a all Values, b Values then numbers
-            n = ctx
-            m = len(parents) - n
-            a = parents[:n]
-            b = list(parents[n:]) + list(local[m:n])
-            edges = [(a[i], b[i]) for i in range(n)] + [(parents[n + j], a[j]) for j in range(m)]
-            return ("sum",), (None, list(zip(a, b)), edges)
+            return ("sum",), None
         if type(ctx) is tuple:  # general mix, both lists kept: y = 0.0; y += x_i * w_i
             a, b = ctx
             edges = []

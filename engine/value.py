@@ -248,6 +248,7 @@ _alloc = new_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (se
 # Argument errors name the function's qualname: make it "Value() got an
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
+_ValueType.__call__.__code__ = _ValueType.__call__.__code__.replace(co_name="Value")  # CPython 3.9 names co_name
 
 
 class _Ref(int):
@@ -778,8 +779,19 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             continue
         xd += xs[k:]
         if values_only:  # the sums dot() would compute, as leaves
-            out.append([new_leaf(_builtin_sum(map(_mul, ad, xd))) if ad is not None else dot(row, xs)
-                        for row, ad in zip(rows, row_data)])
+            ys = []
+            add = ys.append
+            for row, ad in zip(rows, row_data):
+                if ad is None:
+                    add(dot(row, xs))
+                    continue
+                v = _alloc()  # a leaf, made here: a call per output costs ~10% of this loop
+                v.data = _builtin_sum(map(_mul, ad, xd))
+                v.grad = 0.0
+                v.label = v.op = ""
+                v._parents = v._local = v._ctx = None
+                add(v)
+            out.append(ys)
             continue
         xd_t = tuple(xd)  # d/d(row) of every node of this input: one shared tuple
         if k != head_k:  # d/d(input Values) = the row's first k floats, as tuples, per k

@@ -31,8 +31,8 @@ def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
     """Build the graph, run backward ``times`` times the chosen way, return every node's grad bits."""
     leaves, y = build()
     for _ in range(times):
-        if how == "fast":
-            y.backward(gradient)
+        if how == "fast":  # _fast itself: backward() runs the reference once closure nodes exist
+            _fast.backward(y, float(gradient))
         elif how == "reference":
             autograd.backward_reference(y, gradient)
         else:  # the general walk of _fast with none of the root shortcuts
@@ -208,12 +208,14 @@ def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
     old = signal.signal(signal.SIGALRM, interrupt)
     interrupted = 0
     try:
-        for _ in range(60):
+        for _ in range(400):  # until enough interrupts have landed (how many do depends on the machine's load)
+            if interrupted >= 20:
+                break
             for v in x:
                 v.grad = 0.0
             try:
                 armed[0] = True
-                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, took))
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.8 * took))
                 y.backward()
                 armed[0] = False
             except KeyboardInterrupt:

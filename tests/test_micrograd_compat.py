@@ -311,3 +311,28 @@ def test_sanity_check_expression_agrees_with_micrograd():
         y.backward()
         return y.data, x.grad
     assert run(Value) == run(RealValue)
+
+
+def test_engine_sum_and_dot_over_closure_nodes_call_the_closures():
+    # engine.sum/dot give plain engine Values; their backward() must still reach the closures
+    import math
+    import engine
+    from engine.micrograd import Value as MV
+
+    def cube(x):
+        out = MV(x.data ** 3, (x,), "cube")
+
+        def _backward():
+            x.grad += 3 * x.data ** 2 * out.grad
+        out._backward = _backward
+        return out
+
+    a, b = MV(2.0), MV(-1.5)
+    y = engine.sum([cube(a), b * 2.0]) + engine.dot([cube(b)], [4.0])
+    y.backward()
+    assert (a.grad, b.grad) == (12.0, 2.0 + 4.0 * 3 * 2.25)
+    with pytest.raises(TypeError, match="micrograd-style, with a _backward closure"):
+        engine.grad(y, [a])
+    with pytest.raises(TypeError, match="_backward closure, which cannot be replayed"):
+        engine.compile_graph(y, [a, b])
+    assert math.isfinite(y.data)
