@@ -40,115 +40,109 @@ def backward(root, gradient: float) -> None:
     if root._parents is None:  # a leaf: d(root)/d(root) = 1
         root.grad += gradient
         return
-    order = []
+    order, stack, run = [], [], []  # the walk's lists: every node it marks is in one of them
     try:
         root.grad = g = 0.0 + gradient
         if type(root._parents) is not tuple:
             root, g = _root_run(root, g)
             if root is None:  # the whole graph was one chain
                 return
-        _walk([root], order)
+        stack.append(root)
+        _walk(stack, order, run)
         root.grad = g  # the walk marked it listed; its gradient is g
         if _loop(order):
             _reset_listed(order)
     except BaseException:  # an error, a KeyboardInterrupt: leave no walk marks behind
-        _reset_listed(order)
-        raise
-
-
-def _walk(stack: list, order: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
-    """The non-leaf nodes below those in ``stack``, each after its inputs, into ``order``.
-
-    The reference's topological order without the leaves.  Listed nodes end
-    at 0.0 (``_LISTED``); on any exception every mark is reset to 0.0.
-    Interrupt-safe wherever a KeyboardInterrupt lands (CPython 3.9/3.10
-    deliver one between any two bytecodes): a node is put in a list before
-    it is marked and leaves the stack only once it is in ``order``, so every
-    marked node is in ``order``, ``stack`` or ``run`` for the clean-up;
-    ``order`` is the caller's, so it holds every listed node even if an
-    interrupt lands just after this returns.
-    """
-    push = stack.append
-    append = order.append
-    run = []
-    try:
-        v = None  # a statement inside the try before the loop head (an interrupt there is caught)
-        while stack:
-            v = stack[-1]  # stays on the stack until it is listed or waits there
-            st = v.grad
-            if st is _LISTED:  # a duplicate stack entry
-                del stack[-1]
-                continue
-            if st is _ENTERED:  # second visit: all inputs are listed
-                append(v)
-                v.grad = _LISTED
-                del stack[-1]
-                continue
-            prev = v._parents
-            if type(prev) is tuple:  # first visit of a fan-in node
-                if len(prev) == 2:  # most are binary ops: no loop
-                    a, b = prev
-                    wait_a = a._parents is not None and a.grad is not _LISTED
-                    wait_b = b._parents is not None and b.grad is not _LISTED
-                    if wait_a or wait_b:  # v waits where it is, below them
-                        v.grad = _ENTERED
-                        if wait_a:
-                            push(a)
-                        if wait_b:
-                            push(b)
-                    else:
-                        append(v)
-                        v.grad = _LISTED
-                        del stack[-1]
-                    continue
-                top = len(stack)
-                for p in prev:
-                    if p._parents is not None and p.grad is not _LISTED:
-                        push(p)
-                if len(stack) != top:
-                    v.grad = _ENTERED
-                else:
-                    append(v)
-                    v.grad = _LISTED
-                    del stack[-1]
-                continue
-            # First visit of a one-parent node: follow its run of one-parent
-            # nodes down to a leaf, a listed node or a fan-in node, marking
-            # them listed on the way (a DAG cannot lead back into the run).
-            # If the fan-in node has unlisted inputs, the run waits on the
-            # stack below them, in v's place; otherwise the whole run is
-            # listed at once, deepest first.
-            top = len(stack)  # v is stack[top - 1]
-            run = []
-            add = run.append
-            while True:
-                add(v)
-                v.grad = _LISTED
-                prev = v._parents
-                if type(prev) is tuple:  # v is fan-in: it waits with the run if it must
-                    for p in prev:
-                        if p._parents is not None and p.grad is not _LISTED:
-                            push(p)
-                    if len(stack) != top:
-                        for u in run:
-                            u.grad = _ENTERED
-                        stack[top - 1:top] = run
-                        run = []
-                    break
-                if prev._parents is None or prev.grad is _LISTED:
-                    break
-                v = prev
-            if run:
-                run.reverse()
-                order += run
-                del stack[-1]
-                run = []
-    except BaseException:
         for nodes in (order, stack, run):
             for v in nodes:
                 if v.grad is _ENTERED or v.grad is _LISTED:
                     v.grad = 0.0
         raise
+
+
+def _walk(stack: list, order: list, run: list, *, _LISTED=_LISTED, _ENTERED=_ENTERED) -> list:
+    """The non-leaf nodes below those in ``stack``, each after its inputs, into ``order``.
+
+    The reference's topological order without the leaves.  Listed nodes end
+    at 0.0 (``_LISTED``).  All three lists are the caller's, and every node
+    the walk marks is in one of them whenever it is marked: a node is put in
+    a list before it is marked and leaves the stack only once it is in
+    ``order``.  So wherever an exception or a KeyboardInterrupt lands
+    (CPython 3.9/3.10 deliver one between any two bytecodes, and 3.13
+    compiles some jumps of a ``for`` loop outside a ``try``'s handler), the
+    caller can clear every mark.
+    """
+    push = stack.append
+    append = order.append
+    add = run.append
+    while stack:
+        v = stack[-1]  # stays on the stack until it is listed or waits there
+        st = v.grad
+        if st is _LISTED:  # a duplicate stack entry
+            del stack[-1]
+            continue
+        if st is _ENTERED:  # second visit: all inputs are listed
+            append(v)
+            v.grad = _LISTED
+            del stack[-1]
+            continue
+        prev = v._parents
+        if type(prev) is tuple:  # first visit of a fan-in node
+            if len(prev) == 2:  # most are binary ops: no loop
+                a, b = prev
+                wait_a = a._parents is not None and a.grad is not _LISTED
+                wait_b = b._parents is not None and b.grad is not _LISTED
+                if wait_a or wait_b:  # v waits where it is, below them
+                    v.grad = _ENTERED
+                    if wait_a:
+                        push(a)
+                    if wait_b:
+                        push(b)
+                else:
+                    append(v)
+                    v.grad = _LISTED
+                    del stack[-1]
+                continue
+            top = len(stack)
+            for p in prev:
+                if p._parents is not None and p.grad is not _LISTED:
+                    push(p)
+            if len(stack) != top:
+                v.grad = _ENTERED
+            else:
+                append(v)
+                v.grad = _LISTED
+                del stack[-1]
+            continue
+        # First visit of a one-parent node: follow its run of one-parent
+        # nodes down to a leaf, a listed node or a fan-in node, marking
+        # them listed on the way (a DAG cannot lead back into the run).
+        # If the fan-in node has unlisted inputs, the run waits on the
+        # stack below them, in v's place; otherwise the whole run is
+        # listed at once, deepest first.
+        top = len(stack)  # v is stack[top - 1]
+        while True:
+            add(v)
+            v.grad = _LISTED
+            prev = v._parents
+            if type(prev) is tuple:  # v is fan-in: it waits with the run if it must
+                for p in prev:
+                    if p._parents is not None and p.grad is not _LISTED:
+                        push(p)
+                if len(stack) != top:
+                    for u in run:
+                        u.grad = _ENTERED
+                    stack[top - 1:top] = run
+                    del run[:]
+                break
+            if prev._parents is None or prev.grad is _LISTED:
+                break
+            v = prev
+        if run:
+            run.reverse()
+            order += run
+            del stack[-1]
+            del run[:]
     return order
 
 

@@ -37,7 +37,7 @@ def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
             autograd.backward_reference(y, gradient)
         else:  # the general walk of _fast with none of the root shortcuts
             order = []
-            _fast._walk([y], order)
+            _fast._walk([y], order, [])
             y.grad = 0.0 + gradient
             if _fast._loop(order):
                 _fast._reset_listed(order)
