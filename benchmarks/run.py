@@ -47,15 +47,16 @@ def plan(quick: bool):
     return out
 
 
-def run_case(engine: str, case: str, args, repeats: int = 0, min_time: float = -1.0) -> dict:
+def run_case(engine: str, case: str, args, repeats: int = 0, min_time: float = -1.0, python: str = "",
+             env: dict = None) -> dict:
     """One fresh worker process for one cell (or one round of it: see main)."""
-    cmd = [sys.executable, os.path.join(HERE, "worker.py"), engine, case,
+    cmd = [python or sys.executable, os.path.join(HERE, "worker.py"), engine, case,
            "--repeats", str(repeats or args.repeats), "--budget", str(args.budget),
            "--steps", str(args.steps), "--size", str(args.w3_size),
            "--min-time", str(args.min_time if min_time < 0 else min_time)]
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT, env=env)
     except subprocess.TimeoutExpired:
         return {"engine": engine, "case": case, "status": "crash", "error": f"timeout after {args.timeout:.0f} s",
                 "wall": args.timeout}
@@ -248,6 +249,10 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds before a cell counts as a crash")
     ap.add_argument("--out", default=None, help="markdown file to write (default: benchmarks/results.md; "
                                                   "--quick: benchmarks/_work/results-quick.md)")
+    ap.add_argument("--other-python", default="3.13.0",
+                    help="a second CPython (pyenv version or path) for the W1/W5 rows on a newer interpreter; "
+                         "'' skips them (default 3.13.0)")
+    ap.add_argument("--w5-steps", type=int, default=10, help="timed W5 steps per round (default 10)")
     ap.add_argument("--install-scalargrad", action="store_true",
                     help="pip install scalargrad==1.0.5 into benchmarks/_work/site first")
     args = ap.parse_args(argv)
@@ -326,6 +331,11 @@ def main(argv=None) -> int:
             shown = f"median {secs(med(t))} (n={len(t)}, {r.get('rounds', 1)} rounds)" if t else (r.get("error") or r["status"])
             print(f"{case:10s} {e:15s} {shown}   [{r.get('wall', 0):.0f} s wall]", flush=True)
 
+    # --- W5 (the GPT step, benchmarks/w5.py) and W1 on a second, newer CPython ---
+    w5_lines, newer_lines = [], []
+    if not only or any(o in ("W5", "W1") for o in only):
+        w5_lines, newer_lines = newer_pythons(args, only)
+
     # --- report ---
     label_w2 = {n: f"W2 chain {n:,}" for n in W.W2_SIZES}
     rows = ["| W1 split | engine | forward median | backward median | forward x micrograd | backward x micrograd |",
@@ -385,6 +395,13 @@ def main(argv=None) -> int:
         f"node: W1 divides by micrograd's node count for the same step ({mg_nodes:,}; the issue's 68,818 "
         "counts raw-float inputs), W2 by 2 per chain step (mul + tanh).",
         "", *mrows, "",
+        "## W5: a microgpt-style GPT step (benchmarks/w5.py)", "",
+        "Variants: `minimal` is a ~30-line `__slots__` + local-gradients Value class (the baseline); "
+        "`chainrule` is engine.Value dropped into the same code; `chainrule_fused` the same inside "
+        "`engine.fused()`; `chainrule_nn` the model built from nn's blocks; `chainrule_traced` that step "
+        "compiled once with `engine.compile_graph` and replayed; `torch_batched` PyTorch on whole sequences.",
+        "", *w5_lines, "",
+        *newer_lines, "",
         "## Same numbers from every engine (loss of the W1 step / final W4 loss)", "",
         *[f"- {c}" for c in checks], "",
         "## Notes", "", *[f"- {n}" for n in notes],
@@ -396,6 +413,49 @@ def main(argv=None) -> int:
     print("\n" + text)
     print(f"written to {os.path.relpath(out_path, ROOT)}")
     return 0
+
+
+def newer_pythons(args, only) -> tuple:
+    """(W5 tables for this Python and --other-python, W1 rows on --other-python)."""
+    import w5
+    w5_lines, newer = [], []
+    others = [sys.executable]
+    if args.other_python:
+        try:
+            others.append(w5.python_for(args.other_python))
+        except SystemExit as e:
+            newer.append(f"(no {args.other_python}: {e})")
+    rounds = 1 if args.quick else args.rounds
+    steps = 2 if args.quick else args.w5_steps
+    if not only or "W5" in only:
+        for py in others:
+            variants = [v for v in w5.VARIANTS if not (v == "torch_batched" and py != sys.executable)]
+            lines, _ = w5.measure(py, variants, steps, rounds)
+            print("\n".join(lines), flush=True)
+            w5_lines += lines + [""]
+    if len(others) > 1 and (not only or "W1" in only):
+        py = others[1]
+        site = os.path.join(HERE, "_work", f"site-{os.path.basename(os.path.dirname(os.path.dirname(py)))}")
+        got = subprocess.run([py, "-m", "pip", "install", "--quiet", "--target", site, "micrograd==0.1.0"],
+                             capture_output=True, text=True)
+        env = dict(os.environ, PYTHONPATH=site)
+        engines = ["chainrule", "chainrule_gcpaused"] + (["micrograd"] if got.returncode == 0 else [])
+        cell = {}
+        for _ in range(rounds):
+            for e in engines:
+                r = run_case(e, "W1", args, repeats=max(1, args.repeats // rounds), python=py, env=env)
+                if r["status"] == "ok":
+                    cell.setdefault(e, []).extend(r["times"]["total"])
+        version = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"],
+                                 capture_output=True, text=True).stdout.strip()
+        newer += [f"## W1 on CPython {version}", "", "| engine | median | x micrograd |", "|---|---:|---:|"]
+        mg = med(cell["micrograd"]) if cell.get("micrograd") else None
+        for e in engines:
+            if cell.get(e):
+                m = med(cell[e])
+                newer.append(f"| {e} | {secs(m)} | {ratio(mg / m) if mg else '—'} |")
+        print("\n".join(newer), flush=True)
+    return w5_lines, newer
 
 
 if __name__ == "__main__":

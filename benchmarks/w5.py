@@ -10,7 +10,7 @@ Variants (all run exactly the model code of gpt_model.py unless said):
   chainrule        engine.Value dropped in, nothing else changed
   chainrule_fused  the same inside ``with engine.fused():``
   chainrule_nn     the same model built from nn's building blocks (Embedding, RMSNorm, attention...)
-  chainrule_traced the chainrule_fused step compiled once with engine.compile_graph, then replayed
+  chainrule_traced the chainrule_nn step compiled once with engine.compile_graph, then replayed
   torch_batched    PyTorch, whole sequences as tensors (the ceiling; Python 3.11 only here)
 
 Each variant x round runs in a fresh process (``--worker``); rounds are taken
@@ -62,14 +62,15 @@ def run(variant: str, steps: int) -> dict:
     params = G.init_params()
     if variant == "torch_batched":
         return _run_torch(G, params, seq, steps)
-    if variant == "chainrule_nn":
-        raise NotImplementedError("chainrule_nn: nn's sequence-model blocks are not built yet")
-    if variant == "minimal":
+    if variant in ("chainrule_nn", "chainrule_traced"):
+        import gpt_nn  # nn.GPT with these weights, behind gpt_model's interface (loss, flat, Adam)
+        G, value_class, fused = gpt_nn.Model(params), float, contextlib.nullcontext
+    elif variant == "minimal":
         value_class, fused = G.MinimalValue, contextlib.nullcontext
     else:
         import engine
         value_class = engine.Value
-        fused = engine.fused if variant in ("chainrule_fused", "chainrule_traced") else contextlib.nullcontext
+        fused = engine.fused if variant == "chainrule_fused" else contextlib.nullcontext
     p = _wrap(value_class, params)
     flat = G.flat(p)
     opt = G.Adam(flat)
@@ -102,8 +103,7 @@ def run(variant: str, steps: int) -> dict:
 def _run_traced(G, p, flat, seq, opt, steps: int) -> dict:
     import engine
     t0 = time.perf_counter()
-    with engine.fused():
-        loss = G.loss(seq, p)
+    loss = G.loss(seq, p)
     compiled = engine.compile_graph(loss, flat)
     compile_s = time.perf_counter() - t0
     first_loss = loss.data

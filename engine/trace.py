@@ -311,8 +311,10 @@ class _Program:
             ws.append([self._ref(w) for _, w in pairs])
             self.edges[v] = ([p for p, _ in edges], [self._ref(partner) for _, partner in edges])
         k = len(xs[0])
-        cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
         first = None if starts[0] is None else _getter(starts)
+        if k >= _WIDE:  # many terms: one fold per node
+            return _Fold(start, end, first, [(_getter(x), _getter(w)) for x, w in zip(xs, ws)], rows=True)
+        cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
         return _Fold(start, end, first, cols)
 
     def _locals(self, op, i, members, getters, start, end, step, partner_slots=None) -> list:
@@ -563,14 +565,26 @@ _CHAIN = 64
 
 
 class _Fold:
-    """Nodes that add terms one at a time (engine.sum, dot's general path, fused sums): column by column."""
+    """Nodes that add terms one at a time (engine.sum, dot's general path, fused sums).
 
-    __slots__ = ("start", "end", "first", "cols")
+    Few terms: column by column across the group; many: one fold per node.
+    """
 
-    def __init__(self, start, end, first, cols) -> None:
-        self.start, self.end, self.first, self.cols = start, end, first, cols
+    __slots__ = ("start", "end", "first", "cols", "rows")
+
+    def __init__(self, start, end, first, cols, rows=False) -> None:
+        self.start, self.end, self.first, self.cols, self.rows = start, end, first, cols, rows
 
     def __call__(self, M) -> None:
+        if self.rows:
+            gas, gbs = zip(*self.cols)
+            rM = repeat(M)
+            products = map(map, repeat(mul), map(_call, gas, rM), map(_call, gbs, rM))
+            if self.first is None:  # the first term starts each sum: no start to add to
+                M[self.start:self.end] = map(reduce, repeat(add), products)
+            else:
+                M[self.start:self.end] = _folds(products, self.first(M))
+            return
         cols = self.cols
         if self.first is None:  # no start: the first term starts the sum
             ga, gb = cols[0]
