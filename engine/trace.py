@@ -71,6 +71,7 @@ class Compiled:
     def __init__(self, params, inputs, n_nodes, prog, t0) -> None:
         self.params = params
         self.inputs = inputs
+        self.watched = []  # the values of compile_graph's ``watch`` nodes, from the latest replay
         self.n_nodes = n_nodes
         self._prog = prog
         self.n_groups = len(prog.forward) + len(prog.backward)
@@ -108,7 +109,9 @@ class Compiled:
         p = self._numbers(leaf_values, len(self.params), "param values")
         d = self._numbers(inputs, len(self.inputs), "input values")
         gradient = as_float(gradient, "Compiled.run(gradient)")
-        return self._prog.run(p, d, gradient, None)
+        out = self._prog.run(p, d, gradient, None)
+        self.watched = self._prog.watched
+        return out
 
     def forward(self, leaf_values: Sequence[float], *, inputs: Sequence[float] = ()) -> float:
         """The output alone (no backward), for new numbers.
@@ -118,7 +121,9 @@ class Compiled:
         """
         p = self._numbers(leaf_values, len(self.params), "param values")
         d = self._numbers(inputs, len(self.inputs), "input values")
-        return self._prog.forward_only(p, d)
+        out = self._prog.forward_only(p, d)
+        self.watched = self._prog.watched
+        return out
 
     def step(self, inputs: Sequence[float] = (), gradient: float = 1.0) -> float:
         """Replay on the params' current ``.data`` (and ``inputs``); add into their ``.grad``, as backward().
@@ -134,6 +139,7 @@ class Compiled:
         d = self._numbers(inputs, len(self.inputs), "input values")
         gradient = as_float(gradient, "Compiled.step(gradient)")
         out, grads = self._prog.run([v.data for v in params], d, gradient, [v.grad for v in params])
+        self.watched = self._prog.watched
         for v, g in zip(params, grads):
             v.grad = g
         return out
@@ -158,12 +164,15 @@ def _check_args(root, params, inputs) -> tuple:
     return params, inputs
 
 
-def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = ()) -> Compiled:
+def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = (), *,
+                  watch: Sequence[Value] = ()) -> Compiled:
     """Trace ``root``'s graph once; return a ``Compiled`` that replays it on new numbers.
 
     ``params`` and ``inputs`` must list every leaf Value the graph depends on
     (a listed leaf that the graph does not use is allowed: gradient 0).
-    See the module docstring for what a replay assumes.
+    ``watch``: nodes of the graph whose values each replay keeps in
+    ``Compiled.watched`` (a model's outputs, say).  See the module docstring
+    for what a replay assumes.
 
     >>> from engine import Value, dot
     >>> w = [Value(0.5), Value(-1.0)]; x = [Value(2.0), Value(3.0)]
@@ -186,6 +195,11 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
                          f"inputs (first: {name}); list every leaf (constants belong in ops as numbers)")
     prog = _Program(root, order, params, inputs)
+    watch = check_grad_args(root, watch, "compile_graph", "root", "watch")
+    for i, v in enumerate(watch):
+        if v not in prog.slot:
+            raise ValueError(f"compile_graph: watch[{i}] is not a node of root's graph")
+    prog.watch = [prog.slot[v] for v in watch]
     return Compiled(params, inputs, prog.n_nodes, prog, t0)
 
 
@@ -432,11 +446,14 @@ class _Program:
         return M
 
     def forward_only(self, p: list, d: list) -> float:
-        return self._values(p, d)[self.out_slot]
+        M = self._values(p, d)
+        self.watched = [M[s] for s in self.watch]
+        return M[self.out_slot]
 
     def run(self, p: list, d: list, gradient: float, starts: Optional[list]):
         M = self._values(p, d)
         out = M[self.out_slot]
+        self.watched = [M[s] for s in self.watch]
         begin = [0.0] * self.n_params if starts is None else starts
         if self.root_param:  # the root is a leaf: d(root)/d(root) = 1
             grads = list(begin)

@@ -307,3 +307,16 @@ def test_bad_inputs():
     weird.op = "mystery"  # a node no record describes
     with pytest.raises(TypeError, match="op 'mystery' has no record"):
         compile_graph(weird, weird.parents)
+
+
+def test_watched_nodes_give_their_values_after_each_replay():
+    w = Value(0.5)
+    x = Value(2.0)
+    h = (w * x).tanh()
+    y = h * h + w
+    f = compile_graph(y, [w], inputs=[x], watch=[h])
+    out, _ = f.run([0.25], inputs=[3.0])
+    assert f.watched == [math.tanh(0.75)] and out == math.tanh(0.75) ** 2 + 0.25
+    assert f.forward([1.0], inputs=[1.0]) == math.tanh(1.0) ** 2 + 1.0 and f.watched == [math.tanh(1.0)]
+    with pytest.raises(ValueError, match="watch\\[0\\] is not a node"):
+        compile_graph(y, [w], inputs=[x], watch=[Value(3.0)])
