@@ -130,7 +130,7 @@ def test_rounds_take_engines_in_turn_and_pool_their_timings(monkeypatch, tmp_pat
     monkeypatch.setattr(run, "machine_info", lambda: ["- machine: stub"])
     out = tmp_path / "results.md"
     assert run.main(["--only", "W1", "--engines", "chainrule,micrograd,micrograd_nogc,float_limit",
-                     "--rounds", "3", "--repeats", "5", "--out", str(out)]) == 0
+                     "--rounds", "3", "--repeats", "5", "--out", str(out), "--other-python", ""]) == 0
     assert calls == [("chainrule", 2), ("micrograd", 2), ("micrograd_nogc", 2), ("float_limit", 2),
                      ("chainrule", 2), ("float_limit", 2),  # float_limit's round 2 fails: no round 3
                      ("chainrule", 1)]
