@@ -12,7 +12,6 @@ import contextlib
 import functools
 import gc
 import inspect
-import sys
 import threading
 
 from . import _state

@@ -176,26 +176,7 @@ def patch_graphviz() -> None:
 
 
 def write_atomic(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it and an atomic rename.
-
-    A failed render or write never leaves a half-written image.  ``os.open``
-    with mode 0o666 (not mkstemp's 0o600), so the file gets the usual umask
-    permissions.  (engine.fileio.atomic_write, where present, does the same
-    and more; images need only this.)
-    """
-    import pathlib
-    import secrets
-
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name[:40]}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``data`` to ``path`` atomically (``engine.fileio.atomic_write``: a failed render never
+    leaves a half-written image; a symlink's target is updated; an existing file keeps its mode)."""
+    from .fileio import atomic_write
+    atomic_write(path, data)

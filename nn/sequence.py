@@ -30,6 +30,9 @@ from typing import List, Optional, Sequence, Union
 from engine import Value, dot, linear, no_grad
 from engine import sum as vsum
 
+from .checks import as_rng as _as_rng
+from .checks import integer, real
+from .layers import MODULE_TYPES
 from .losses import cross_entropy
 from .module import Module
 
@@ -47,37 +50,17 @@ NORMS = ("rmsnorm", "layernorm")
 # argument checks (the same wording as the rest of nn)
 
 def _integer(value, name: str, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where}: {name} must be an int >= {minimum}, got {type(value).__name__} {value!r}"[:200])
-    if value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
-    return int(value)
+    return integer(value, name, where, minimum=minimum)
 
 
 def _real(value, name: str, where: str, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}"[:200])
-    try:
-        x = float(value)
-    except OverflowError:
-        raise ValueError(f"{where}: {name} is too large for a float; give a finite number") from None
-    if not math.isfinite(x) or x < minimum:
-        raise ValueError(f"{where}: {name} must be a finite number >= {minimum:g}, got {x!r}")
-    return x
+    return real(value, name, where, minimum=minimum)
 
 
 def _flag(value, name: str, where: str) -> bool:
     if type(value) is not bool:
         raise TypeError(f"{where}: {name} must be True or False, got {type(value).__name__} {value!r}"[:200])
     return value
-
-
-def _as_rng(seed, where: str) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return random.Random(None if seed is None else int(seed))
-    raise TypeError(f"{where}: seed must be an int, None or a random.Random, got {type(seed).__name__} {seed!r}")
 
 
 def _entry(v, where: str):
@@ -642,3 +625,8 @@ def _sample(logits: List[float], top_k: Optional[int], rng: random.Random) -> in
     m = logits[order[0]]
     weights = [math.exp(logits[i] - m) for i in order]
     return rng.choices(order, weights=weights)[0]
+
+
+# load_model/from_config know the sequence blocks by name, like the layers
+MODULE_TYPES.update({c.__name__: c for c in (Linear, Embedding, RMSNorm, LayerNorm, CausalSelfAttention,
+                                             TransformerBlock, GPT)})

@@ -411,7 +411,7 @@ def test_gpt_loss_bad_input():
     (lambda: GPT(27, norm="batchnorm"), ValueError, "unknown norm 'batchnorm'"),
     (lambda: GPT(27, bias=1), TypeError, "bias must be True or False"),
     (lambda: GPT(27, seed="x"), TypeError, "seed must be an int"),
-    (lambda: RMSNorm(4, eps=-1.0), ValueError, "eps must be a finite number >= 0"),
+    (lambda: RMSNorm(4, eps=-1.0), ValueError, "eps must be >= 0, got -1.0"),
     (lambda: LayerNorm(4, eps=math.nan), ValueError, "eps must be a finite number"),
     (lambda: LayerNorm(0), ValueError, "dim must be >= 1"),
     (lambda: Embedding(3, True), TypeError, "embedding_dim must be an int"),
