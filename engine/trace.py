@@ -392,10 +392,12 @@ class _Program:
         incoming = defaultdict(list)  # node -> [(local slot, consumer, parent index)]
         masked_by = {v for v, _ in self.masks}
         edges = self.edges
+        needed = set(nodes).union(params)  # inputs' gradients are not computed: their edges are skipped
         for v in reversed(nodes):
             ps, ls = edges[v]
             for i, p, loc in zip(range(len(ps)), ps, ls):
-                incoming[p].append((loc, v, i))
+                if p in needed:
+                    incoming[p].append((loc, v, i))
         level = self.level
         groups = defaultdict(list)
         top = len(nodes) + 1

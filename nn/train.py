@@ -183,7 +183,8 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         schedule: Union[str, LRScheduler, None] = "none", l2: float = 0.0, l1: float = 0.0,
         X_val: Optional[Sequence] = None, y_val: Optional[Sequence] = None, seed: Optional[int] = 0,
         progress: Optional[bool] = None, callback: Optional[Callable[[int, dict], None]] = None,
-        task: str = "classification", verbose: int = 0, restore_best: bool = False) -> Dict[str, list]:
+        task: str = "classification", verbose: int = 0, restore_best: bool = False,
+        compile: bool = False) -> Dict[str, list]:  # noqa: A002 - torch.compile's name
     """Train ``model`` on ``(X, y)``; return the per-epoch history.
 
     * ``X``: samples, each a list of numbers (any ``numbers.Real``: numpy arrays work).
@@ -213,6 +214,9 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     * ``restore_best``: with validation data, end with the weights of the epoch whose
       validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
+    * ``compile=True``: record each batch size's training step once and replay it
+      (``engine.compile_graph``, see ``nn/compiled.py``): built-in losses only, no
+      Dropout or BatchNorm; losses and gradients equal eager training's to rounding.
 
     History: ``epoch``, ``loss`` (mean batch loss incl. regularisation),
     ``accuracy`` (of the predictions made during the epoch, before each
@@ -258,6 +262,16 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
         y_val = targets(y_val, where + " (validation)")
     loss_fn = _regression_loss(loss, nout, where) if regression else _make_loss(loss, nout, where)
+    if type(compile) is not bool:
+        raise TypeError(f"{where}: compile must be True or False, got {compile!r}")
+    steps = None
+    if compile:
+        from .compiled import CompiledSteps, check_compilable
+        if callable(loss):
+            raise ValueError(f"{where}: compile=True needs a built-in loss (a name), not a function: the "
+                             f"compiled step writes the loss without branching on the data")
+        check_compilable(model, where)
+        steps = CompiledSteps(model, loss, nout, regression, l2, l1)
 
     params = model.parameters()
     if isinstance(optimizer, Optimizer):
@@ -312,6 +326,14 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                 part = idx[s:e]
                 xb = [X[i] for i in part]
                 yb = [y[i] for i in part]
+                if steps is not None:  # compile=True: the batch size's recorded step, replayed
+                    opt.zero_grad()
+                    value, out = steps(xb, yb)
+                    opt.step()
+                    total_loss += value * len(part)
+                    if not regression:
+                        correct += sum(predict_class(o) == t for o, t in zip(out, yb))
+                    continue
                 # The graph has no reference cycles, so the cyclic GC only
                 # re-scans thousands of fresh nodes for nothing: pause it for
                 # the step (reference counting still frees each graph).

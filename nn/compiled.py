@@ -1,0 +1,151 @@
+"""Training steps compiled once per batch shape and replayed: ``fit(..., compile=True)``.
+
+A step records ``loss(model(batch), targets)`` once for a batch size, with
+the batch's numbers and targets as *inputs* of the graph (leaf Values fed
+per call), compiles it with ``engine.compile_graph`` and replays it for
+every later batch of that size.  So the graph must not depend on the data:
+
+* targets enter as numbers, not as indices (a class label becomes a one-hot
+  row); the losses are written without data-dependent branches (relu and
+  abs instead of ``if``), and log-sum-exp subtracts a max built from relu
+  nodes, not a Python ``max``;
+* Dropout (new random masks every step) and BatchNorm in training mode
+  (running statistics updated as a side effect) cannot be replayed: such
+  models are refused with a clear error.
+
+The losses are the same functions as eager ``fit``'s, written this way, so
+losses and gradients agree with eager training to rounding.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from engine import Value, compile_graph, dot, enable_grad, gc_paused
+from engine import sum as vsum
+
+from .layers import BatchNorm, Dropout
+from .losses import l1_regularization, l2_regularization
+
+
+def check_compilable(model, where: str) -> None:
+    """ValueError naming the module when ``model`` holds one whose step cannot be replayed."""
+    for name, m in model.named_modules():
+        if isinstance(m, Dropout) and m.p > 0.0:
+            raise ValueError(f"{where}: compile=True cannot replay Dropout ({name or 'model'}, p={m.p}): it draws new "
+                             f"random masks every step; train with compile=False, or without dropout")
+        if isinstance(m, BatchNorm):
+            raise ValueError(f"{where}: compile=True cannot replay BatchNorm ({name or 'model'}) in training mode: "
+                             f"it updates its running statistics as a side effect; train with compile=False")
+
+
+def _relu_max(values: list) -> Value:
+    """max(values) as graph nodes: max(a, b) = b + relu(a - b), so a replay recomputes it."""
+    m = values[0]
+    for v in values[1:]:
+        m = v + (m - v).relu()
+    return m
+
+
+def _logsumexp(row: list) -> Value:
+    m = _relu_max(row)
+    return vsum([(z - m).exp() for z in row]).log() + m
+
+
+# target encoding and loss, per loss name: (numbers per target, encode(label) -> numbers, loss(out, t) -> Value)
+def _hinge(out, t):
+    return (out * -t[0] + 1.0).relu()
+
+
+def _mse(out, t):
+    d = out - t[0]
+    return d * d
+
+
+def _l1(out, t):
+    return (out - t[0]).abs()
+
+
+def _huber(out, t):
+    a = (out - t[0]).abs()
+    m = a - (a - 1.0).relu()          # min(a, delta) with delta = 1: no branch on the data
+    return m * m * 0.5 + (a - m)
+
+
+def _bce(out, t):
+    # softplus(z) - t*z with softplus(z) = relu(z) + log(1 + e^-|z|): stable, no branch on the sign of z
+    return out.relu() + ((-out.abs()).exp() + 1.0).log() - out * t[0]
+
+
+def _cross_entropy(out, t):
+    return _logsumexp(out) - dot(list(t), list(out))
+
+
+def _multi_margin(out, t):
+    k = len(out)
+    zy = dot(list(t), list(out))
+    return vsum([(z - zy + 1.0).relu() * (1.0 - tj) for z, tj in zip(out, t)]) * (1.0 / k)
+
+
+def losses_for(loss, nout: int, regression: bool) -> tuple:
+    """(encode(label) -> list of numbers, loss(output, encoded Values) -> Value) for a built-in loss name."""
+    if regression:
+        fn = {"auto": _mse, "mse": _mse, "l1": _l1, "huber": _huber}[loss]
+        return (lambda y: [float(y)]), fn
+    if nout == 1:
+        name = "hinge" if loss == "auto" else loss
+        if name == "hinge":
+            return (lambda y: [2.0 * y - 1.0]), _hinge
+        if name == "mse":
+            return (lambda y: [2.0 * y - 1.0]), _mse
+        return (lambda y: [float(y)]), _bce
+    name = "cross_entropy" if loss == "auto" else loss
+
+    def one_hot(y: int) -> list:
+        row = [0.0] * nout
+        row[y] = 1.0
+        return row
+    return one_hot, (_cross_entropy if name == "cross_entropy" else _multi_margin)
+
+
+class CompiledSteps:
+    """``step(xb, yb) -> (loss, outputs)``: one compiled program per batch size, replayed.
+
+    Adds d loss/d param into every parameter's ``.grad`` (as ``loss.backward()``).
+    """
+
+    def __init__(self, model, loss, nout: int, regression: bool, l2: float, l1: float) -> None:
+        self.model = model
+        self.params = model.parameters()
+        self.nout = nout
+        self.encode, self.loss = losses_for(loss, nout, regression)
+        self.l2, self.l1 = l2, l1
+        self.compiled = {}  # batch size -> Compiled
+
+    def _build(self, n: int, width: int):
+        xs = [[Value(0.0) for _ in range(width)] for _ in range(n)]
+        ts = [[Value(0.0) for _ in self.encode(0)] for _ in range(n)]
+        with enable_grad(), gc_paused():
+            outs = self.model.forward_batch(xs)
+            flat_out = [o[0] if isinstance(o, list) and len(o) == 1 else o for o in outs]
+            total = vsum([self.loss(o, t) for o, t in zip(flat_out, ts)]) * (1.0 / n)
+            if self.l2:
+                total = total + l2_regularization(self.params, self.l2)
+            if self.l1:
+                total = total + l1_regularization(self.params, self.l1)
+        watch = [v for o in outs for v in (o if isinstance(o, list) else [o])]
+        inputs = [v for row in xs for v in row] + [v for row in ts for v in row]
+        return compile_graph(total, self.params, inputs, watch=watch)
+
+    def __call__(self, xb: List[list], yb: list) -> tuple:
+        n = len(xb)
+        c = self.compiled.get(n)
+        if c is None:
+            c = self.compiled[n] = self._build(n, len(xb[0]))
+        numbers = [float(v) for row in xb for v in row]
+        for y in yb:
+            numbers += self.encode(y)
+        loss = c.step(numbers)
+        w = c.watched
+        k = len(w) // n
+        outputs = [w[i * k:(i + 1) * k] if k > 1 else w[i] for i in range(n)]
+        return loss, outputs
