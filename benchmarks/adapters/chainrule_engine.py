@@ -114,7 +114,16 @@ def w3_dot(s):
     return out.data, [x.grad for x in a], [y.grad for y in b]
 
 
-extra_w3 = {"dot": w3_dot}
+def w3_fused(s):
+    """The naive form inside engine.fused(): the same code, recorded as one fused dot node."""
+    a, b = s
+    with engine.fused():
+        out = sum(x * y for x, y in zip(a, b))
+    out.backward()
+    return out.data, [x.grad for x in a], [y.grad for y in b]
+
+
+extra_w3 = {"dot": w3_dot, "fused": w3_fused}
 
 
 # --- W4 -----------------------------------------------------------------------

@@ -50,4 +50,9 @@ def _w3_dot(s):
         return _c.w3_dot(s)
 
 
-extra_w3 = {"dot": _w3_dot}
+def _w3_fused(s):
+    with engine.gc_paused():
+        return _c.w3_fused(s)
+
+
+extra_w3 = {"dot": _w3_dot, "fused": _w3_fused}
