@@ -27,8 +27,6 @@ the same on every version).  Nothing here depends on reference counts.
 """
 from __future__ import annotations
 
-from itertools import chain
-
 from . import ops, value
 from .value import FUSABLE, Value, new_alloc, new_node  # noqa: F401 - FUSABLE: the ops combine() handles
 
@@ -124,7 +122,11 @@ class _Buffer:
 
 
 def _interleave(xs: list, ys: list) -> tuple:
-    return tuple(chain.from_iterable(zip(xs, ys)))
+    """(xs[0], ys[0], xs[1], ys[1], ...): two extended-slice copies, in C."""
+    out = [None] * (2 * len(xs))
+    out[0::2] = xs
+    out[1::2] = ys
+    return tuple(out)
 
 
 _PAIR = object()  # the _ctx of a two-term add/sub node made inside fused(): it may be flattened later
