@@ -39,8 +39,8 @@ def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
             order = []
             _fast._walk([y], order, [])
             y.grad = 0.0 + gradient
-            if _fast._loop(order):
-                _fast._reset_listed(order)
+            _fast._loop(order)
+            _fast._reset_listed(order)
     return [bits(v.grad) for v in list(leaves) + engine.topological_order(y)]
 
 
