@@ -334,9 +334,13 @@ def main(argv=None) -> int:
             print(f"{case:10s} {e:15s} {shown}   [{r.get('wall', 0):.0f} s wall]", flush=True)
 
     # --- W5 (the GPT step, benchmarks/w5.py) and W1 on a second, newer CPython ---
-    w5_lines, newer_lines = [], []
+    w5_lines, newer_lines, goals = [], [], []
     if not only or any(o in ("W5", "W1") for o in only):
-        w5_lines, newer_lines = newer_pythons(args, only)
+        w5_lines, newer_lines, goals = newer_pythons(args, only)
+    traced, flim = results.get(("chainrule_traced", "W1")), results.get(("float_limit", "W1"))
+    if traced and flim and traced["status"] == flim["status"] == "ok":
+        goals.insert(0, _goal("W1 traced within 0.75x float_limit", med(traced["times"]["total"])
+                              / med(flim["times"]["total"]), 0.75, "x float_limit", at_most=True))
 
     # --- report ---
     label_w2 = {n: f"W2 chain {n:,}" for n in W.W2_SIZES}
@@ -361,7 +365,7 @@ def main(argv=None) -> int:
               ("W4", ENGINES, f"W4 demo, {args.steps} steps", "total")]
     main_rows = time_table(results, cases)
     mrows, mg_nodes = mem_table(results)
-    trows = ["| target (issue 8) | chainrule | | chainrule with `engine.gc_paused()` | |",
+    trows = ["| target (issues 8, 15) | chainrule | | chainrule with `engine.gc_paused()` | |",
              "|---|---|---|---|---|"]
     trows += [f"| {a} | {b} | {c} | {b2} | {c2} |" for (a, b, c), (_, b2, c2)
               in zip(targets(results, mg_nodes), targets(results, mg_nodes, "chainrule_gcpaused"))]
@@ -389,6 +393,9 @@ def main(argv=None) -> int:
         "a cell gets no further round once it has used the budget (column n counts all rounds). Ratios use medians, and mins in brackets (noise only adds time)",
         "",
         "## Targets", "", *trows, "",
+        *(["| target (issue 15) | measured | |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in goals],
+           "", "Compiling traced W1 costs (target <= 3 eager steps): `python benchmarks/trace_w1.py`.", ""]
+          if goals else []),
         "## Time", "",
         "Speed-up vs micrograd = micrograd's median / this median; x float_limit = this median / "
         "float_limit's median, both from this run. W2 cells of an engine that already crashed at a "
@@ -422,7 +429,7 @@ def main(argv=None) -> int:
 def newer_pythons(args, only) -> tuple:
     """(W5 tables for this Python and --other-python, W1 rows on --other-python)."""
     import w5
-    w5_lines, newer = [], []
+    w5_lines, newer, goals = [], [], []
     others = [sys.executable]
     if args.other_python:
         try:
@@ -434,9 +441,10 @@ def newer_pythons(args, only) -> tuple:
     if not only or "W5" in only:
         for py in others:
             variants = [v for v in w5.VARIANTS if not (v == "torch_batched" and py != sys.executable)]
-            lines, _ = w5.measure(py, variants, steps, rounds)
+            lines, _, medians = w5.measure(py, variants, steps, rounds)
             print("\n".join(lines), flush=True)
             w5_lines += lines + [""]
+            goals += w5_targets(medians, _version(py))
     if len(others) > 1 and (not only or "W1" in only):
         py = others[1]
         site = os.path.join(HERE, "_work", f"site-{os.path.basename(os.path.dirname(os.path.dirname(py)))}")
@@ -450,16 +458,46 @@ def newer_pythons(args, only) -> tuple:
                 r = run_case(e, "W1", args, repeats=max(1, args.repeats // rounds), python=py, env=env)
                 if r["status"] == "ok":
                     cell.setdefault(e, []).extend(r["times"]["total"])
-        version = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"],
-                                 capture_output=True, text=True).stdout.strip()
+        version = _version(py)
         newer += [f"## W1 on CPython {version}", "", "| engine | median | x micrograd |", "|---|---:|---:|"]
         mg = med(cell["micrograd"]) if cell.get("micrograd") else None
         for e in engines:
             if cell.get(e):
                 m = med(cell[e])
                 newer.append(f"| {e} | {secs(m)} | {ratio(mg / m) if mg else '—'} |")
+                if mg:
+                    goals.append(_goal(f"W1 step >= 45x faster than micrograd, CPython {version}, {e}",
+                                       mg / m, 45, "x faster"))
         print("\n".join(newer), flush=True)
-    return w5_lines, newer
+    return w5_lines, newer, goals
+
+
+def _version(python: str) -> str:
+    return subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def _goal(label: str, got: float, want: float, unit: str, at_most: bool = False) -> tuple:
+    ok = got <= want if at_most else got >= want
+    return label, f"{got:.2f}{unit}", "PASS" if ok else "MISS"
+
+
+def w5_targets(medians: dict, version: str) -> list:
+    """Issue 15's W5 targets, as (target, measured, PASS/MISS), from one w5.measure() table."""
+    base = medians.get("minimal", (None,))[0]
+    if not base:
+        return []
+    out = []
+    for v, want, what in (("chainrule", 2, "drop-in Value"), ("chainrule_fused", 5, "drop-in under fused()"),
+                          ("chainrule_nn", 20, "nn building blocks"), ("chainrule_traced", 50, "traced, steady state")):
+        if v in medians:
+            out.append(_goal(f"W5 {what} >= {want}x the minimal Value, CPython {version}",
+                             base / medians[v][0], want, "x"))
+    step, compile_s = medians.get("chainrule_traced", (None, None))
+    if step and compile_s is not None:
+        out.append(_goal(f"W5 traced >= 20x over 1,000 steps with compiling counted, CPython {version}",
+                         base * 1000 / (compile_s + 1000 * step), 20, "x"))
+    return out
 
 
 if __name__ == "__main__":

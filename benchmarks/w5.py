@@ -192,7 +192,8 @@ def _worker(python: str, variant: str, steps: int) -> dict:
 
 
 def measure(python: str, variants: list, steps: int, rounds: int) -> tuple:
-    """(markdown lines, ok): the W5 table for one interpreter, rounds taken in turn."""
+    """(markdown lines, ok, {variant: (median step s, compile s or None)}): the W5 table
+    for one interpreter, rounds taken in turn."""
     pooled = {v: {"times": [], "info": None, "errors": []} for v in variants}
     for _ in range(rounds):
         for v in variants:
@@ -205,6 +206,7 @@ def measure(python: str, variants: list, steps: int, rounds: int) -> tuple:
     version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True).stdout.strip()
     base = statistics.median(pooled["minimal"]["times"]) if pooled.get("minimal", {}).get("times") else None
+    medians = {v: (statistics.median(r["times"]), r["info"].get("compile")) for v, r in pooled.items() if r["times"]}
     lines = [f"W5: GPT step on {len(_name_tokens()) - 1} positions, CPython {version}, {rounds} rounds x "
              f"{steps} steps, medians", "",
              "| variant | nodes | step (fwd + bwd + Adam) | x minimal | peak graph memory | first loss |",
@@ -227,7 +229,7 @@ def measure(python: str, variants: list, steps: int, rounds: int) -> tuple:
     ok = not losses or max(losses) - min(losses) <= 1e-9
     if not ok:
         lines.append(f"\nLOSSES DISAGREE: {losses}")
-    return lines, ok
+    return lines, ok, medians
 
 
 def main(argv=None) -> int:
@@ -242,7 +244,7 @@ def main(argv=None) -> int:
         sys.path[:0] = [HERE, ROOT]
         print(json.dumps(run(args.worker, args.steps)))
         return 0
-    lines, ok = measure(python_for(args.python), [v for v in args.variants.split(",") if v], args.steps, args.rounds)
+    lines, ok, _ = measure(python_for(args.python), [v for v in args.variants.split(",") if v], args.steps, args.rounds)
     print("\n".join(lines))
     return 0 if ok else 1
 
