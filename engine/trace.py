@@ -418,8 +418,9 @@ class _Program:
                 size += 1
             k = key[1]
             edges = [incoming[v] for v in members]
-            if k >= _WIDE:  # many edges per node: one sum per node
-                cols = [(_getter([e[0] for e in es]), _getter([gidx[e[1]] for e in es])) for es in edges]
+            if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
+                cols = (_unique_getters([[e[0] for e in es] for es in edges]),
+                        _unique_getters([[gidx[e[1]] for e in es] for es in edges]))
             else:           # few: the j-th edges of all the nodes are one column
                 cols = [(_getter([es[j][0] for es in edges]), _getter([gidx[es[j][1]] for es in edges]))
                         for j in range(k)]
@@ -668,9 +669,11 @@ class _Gather:
 
     def __call__(self, M, G, begin) -> None:
         acc = repeat(0.0) if self.starts is None else self.starts(begin)
-        if self.rows:  # per node: (locals, consumer gradients)
-            gls, gcs = zip(*self.cols)
-            acc = _folds(map(map, repeat(mul), map(_call, gls, repeat(M)), map(_call, gcs, repeat(G))), acc)
+        if self.rows:  # per node: (locals, consumer gradients), each distinct list read once
+            (ul, wl), (uc, wc) = self.cols  # a weight shares its locals with its row, its consumers with its column
+            L = list(map(_call, ul, repeat(M)))
+            C = list(map(_call, uc, repeat(G)))
+            acc = _folds(map(map, repeat(mul), map(L.__getitem__, wl), map(C.__getitem__, wc)), acc)
         else:
             for j, (gl, gc) in enumerate(self.cols, 1):
                 acc = map(add, acc, map(mul, gl(M), gc(G)))

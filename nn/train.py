@@ -210,7 +210,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
       both terminals, or in Jupyter (``tqdm.auto``; a text bar without ipywidgets), so logs
       and pipes stay clean.
     * ``verbose=N``: print one line every N epochs (and the first and last) when no bar is
-      drawn: for scripts whose output goes to a log.
+      drawn: for scripts whose output goes to a log (``True`` = every epoch, ``False`` = 0).
     * ``restore_best``: with validation data, end with the weights of the epoch whose
       validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
@@ -249,6 +249,8 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         batch_size = integer(batch_size, "batch_size", where, minimum=0) or None  # 0 = full batch, as on the CLI
     l2, l1 = real(l2, "l2", where, minimum=0.0), real(l1, "l1", where, minimum=0.0)
     regression = choice(task, TASKS, "task", where) == "regression"
+    if type(verbose) is bool:  # verbose=True/False as in Keras and scikit-learn: every epoch / silent
+        verbose = int(verbose)
     verbose = integer(verbose, "verbose", where, minimum=0)
 
     nout = _num_outputs(model, X[0])

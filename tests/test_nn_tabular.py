@@ -138,6 +138,13 @@ def test_verbose_prints_every_n_epochs_when_no_bar(capsys):
     assert capsys.readouterr().out == ""  # verbose=0: silent
 
 
+def test_verbose_accepts_bools(capsys):
+    fit(MLP(2, [4, 1], seed=0), X, Y_CLS, epochs=3, verbose=True, progress=False)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3  # True: every epoch
+    fit(MLP(2, [4, 1], seed=0), X, Y_CLS, epochs=3, verbose=False, progress=False)
+    assert capsys.readouterr().out == ""
+
+
 def _pretend_notebook(monkeypatch):
     shell = type("ZMQInteractiveShell", (), {})()
     fake = types.ModuleType("IPython")
