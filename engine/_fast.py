@@ -3,7 +3,7 @@
 Same additions, in the same order, as ``autograd.backward_reference``, so
 the same float bits (tests/test_fast_path.py checks it on thousands of
 random graphs); only faster: backward() of W1 (MLP batch) takes 83% fewer
-instructions than the reference, W2 (1M chain) 95%, W5 (a GPT step) 75%.
+instructions than the reference, W2 (1M chain) 95%, W5 (a GPT step) 81%.
 One documented exception: the zero-gradient skip below does not add
 ``0.0`` to a leaf whose ``.grad`` a user set to ``-0.0``, so it stays
 ``-0.0`` where the reference makes it ``+0.0`` (equal under ``==``; leaves
@@ -21,6 +21,10 @@ dropped):
   loop (W2's chain below a fan-in root 48%); the root's own run is
   backpropagated in one pass with no walk at all (each of its nodes has
   exactly one consumer): a chain needs no list (W2 60%);
+* runs also go through binary nodes with one unlisted input, listing the
+  other input on the spot when its own inputs are listed, as the
+  reference would first thing: a sum chain ``s + w * x`` written with the
+  builtin ``sum`` is one run (W5 24%, W5 fused 17%);
 * binary fan-in nodes are unpacked, not looped over (W5 25% + 7%);
 * nan/inf is tested once per node (``g - g``), not per edge (W3-dot 43%);
 * a fan-in node whose gradient is exactly 0.0 (relu zeroes most of an
@@ -101,22 +105,7 @@ def _walk(stack: list, order: list, run: list) -> list:
             del stack[-1]
             continue
         prev = v._parents
-        if type(prev) is tuple:  # first visit of a fan-in node
-            if len(prev) == 2:  # most are binary ops: no loop
-                a, b = prev
-                wait_a = a._parents is not None and a.grad is not _LISTED
-                wait_b = b._parents is not None and b.grad is not _LISTED
-                if wait_a or wait_b:  # v waits where it is, below them
-                    v.grad = _ENTERED
-                    if wait_a:
-                        push(a)
-                    if wait_b:
-                        push(b)
-                else:
-                    append(v)
-                    v.grad = _LISTED
-                    del stack[-1]
-                continue
+        if type(prev) is tuple and len(prev) != 2:  # first visit of a wide fan-in node
             top = len(stack)
             for p in prev:
                 if p._parents is not None and p.grad is not _LISTED:
@@ -128,30 +117,62 @@ def _walk(stack: list, order: list, run: list) -> list:
                 v.grad = _LISTED
                 del stack[-1]
             continue
-        # First visit of a one-parent node: follow its run of one-parent
-        # nodes down to a leaf, a listed node or a fan-in node, marking
-        # them listed on the way (a DAG cannot lead back into the run).
-        # If the fan-in node has unlisted inputs, the run waits on the
-        # stack below them, in v's place; otherwise the whole run is
-        # listed at once, deepest first.
+        # First visit of a one-parent or binary node: follow its run of nodes
+        # with one unlisted input (a sum chain ``s + w * x``, ``tanh(x * 2.0)``)
+        # down to a node with none or two, marking them listed on the way (a
+        # DAG cannot lead back into the run).  A binary node's second input,
+        # if its own inputs are listed, is listed on the spot, as the
+        # reference's walk (which visits it first) would.  If the run ends at
+        # a node with unlisted inputs, the run waits on the stack below them,
+        # in v's place; otherwise the whole run is listed at once, deepest first.
         top = len(stack)  # v is stack[top - 1]
         while True:
             add(v)
             v.grad = _LISTED
             prev = v._parents
-            if type(prev) is tuple:  # v is fan-in: it waits with the run if it must
+            if type(prev) is not tuple:
+                if prev._parents is None or prev.grad is _LISTED:
+                    break
+                v = prev
+                continue
+            if len(prev) == 2:
+                a, b = prev
+                wait_b = b._parents is not None and b.grad is not _LISTED
+                if wait_b:  # list b now if its inputs are
+                    pb = b._parents
+                    if type(pb) is not tuple:
+                        if pb._parents is None or pb.grad is _LISTED:
+                            append(b)
+                            b.grad = _LISTED
+                            wait_b = False
+                    elif len(pb) == 2:
+                        c, d = pb
+                        if (c._parents is None or c.grad is _LISTED) and (d._parents is None or d.grad is _LISTED):
+                            append(b)
+                            b.grad = _LISTED
+                            wait_b = False
+                if a._parents is not None and a.grad is not _LISTED:
+                    if not wait_b:
+                        v = a
+                        continue
+                    push(a)
+                    push(b)
+                elif wait_b:
+                    v = b
+                    continue
+                else:
+                    break
+            else:
                 for p in prev:
                     if p._parents is not None and p.grad is not _LISTED:
                         push(p)
-                if len(stack) != top:
-                    for u in run:
-                        u.grad = _ENTERED
-                    stack[top - 1:top] = run
-                    del run[:]
-                break
-            if prev._parents is None or prev.grad is _LISTED:
-                break
-            v = prev
+                if len(stack) == top:
+                    break
+            for u in run:  # v has unlisted inputs, now on the stack: the run waits below them
+                u.grad = _ENTERED
+            stack[top - 1:top] = run
+            del run[:]
+            break
         if run:
             run.reverse()
             order += run

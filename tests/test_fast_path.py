@@ -100,6 +100,37 @@ def test_fast_path_equals_the_reference_on_random_graphs(e, gradient):
     same_bits(expression_build(e), gradient, times=2)
 
 
+def pool_build(n_leaves, steps):
+    """A micrograd-style DAG: each step applies +, *, - or tanh to earlier nodes (recent ones
+    likelier), so sum chains, shared inputs and reused products all occur."""
+    def build():
+        xs = [Value(0.3 * i - 0.7, label=f"x{i}") for i in range(n_leaves)]
+        pool = list(xs)
+        for op, i, j in steps:
+            a, b = pool[-1 - i % len(pool)], pool[-1 - j % len(pool)]
+            pool.append(a + b if op == 0 else a * b if op == 1 else a - b if op == 2 else (a * 0.5).tanh())
+        return xs, sum(pool[-3:])
+    return build
+
+
+@given(st.integers(1, 5), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 40)),
+                                   min_size=1, max_size=60),
+       st.sampled_from([1.0, -0.75, 0.0]))
+def test_fast_path_equals_the_reference_on_micrograd_style_dags(n_leaves, steps, gradient):
+    same_bits(pool_build(n_leaves, steps), gradient, times=2)
+
+
+def test_fast_path_equals_the_reference_on_linear_layers_written_with_builtin_sum():
+    # the W5 pattern: rows of sum(w * x) over shared inputs, a sum chain per row
+    def build():
+        x = [Value(0.1 * i - 0.3) for i in range(6)]
+        w = [[Value(((3 * i + 5 * j) % 7 - 3) / 4) for j in range(6)] for i in range(5)]
+        h = [sum(wi * xi for wi, xi in zip(row, x)).relu() for row in w]
+        out = [sum(wi * hi for wi, hi in zip(row[:5], h)) for row in w]
+        return x + [v for row in w for v in row], sum(o * o for o in out)
+    same_bits(build, 1.0, times=2)
+
+
 @pytest.fixture(scope="module")
 def registered_ops():
     """Two ops registered by a user (one unary, one named binary), removed afterwards."""
