@@ -398,14 +398,24 @@ class _Program:
         # (a node's consumers are deeper in the forward order, so going by decreasing forward
         # level, every node's gradient is complete when its group comes)
         incoming = defaultdict(list)  # node -> [(local slot, consumer, parent index)]
-        masked_by = {v for v, _ in self.masks}
+        masked_in = defaultdict(list)  # node -> [(index in incoming[node], mask info)]
+        masks = self.masks
+        masked_by = {v for v, _ in masks}
         edges = self.edges
         needed = set(nodes).union(params)  # inputs' gradients are not computed: their edges are skipped
         for v in reversed(nodes):
             ps, ls = edges[v]
-            for i, p, loc in zip(range(len(ps)), ps, ls):
-                if p in needed:
-                    incoming[p].append((loc, v, i))
+            if v in masked_by:
+                for i, p, loc in zip(range(len(ps)), ps, ls):
+                    if p in needed:
+                        info = masks.get((v, i))
+                        if info is not None:
+                            masked_in[p].append((len(incoming[p]), info))
+                        incoming[p].append((loc, v, i))
+            else:
+                for i, p, loc in zip(range(len(ps)), ps, ls):
+                    if p in needed:
+                        incoming[p].append((loc, v, i))
         level = self.level
         groups = defaultdict(list)
         top = len(nodes) + 1
@@ -433,13 +443,10 @@ class _Program:
                 cols = [(_getter([es[j][0] for es in edges]), _getter([gidx[es[j][1]] for es in edges]))
                         for j in range(k)]
             masked = []
-            if masked_by:
-                for m, es in enumerate(edges):
-                    for j, (loc, c, i) in enumerate(es):
-                        if c in masked_by:
-                            info = self.masks.get((c, i))
-                            if info is not None:
-                                masked.append((m, j, info))
+            if masked_in:
+                for m, v in enumerate(members):
+                    for j, info in masked_in.get(v, ()):
+                        masked.append((m, j, info))
             plain = [[(loc, gidx[c]) for loc, c, _ in es] for es in edges] if masked else None
             starts = [position[v] for v in members] if key[2] else None
             self.backward.append(_Gather(start, start + len(members), cols, starts, masked, plain, k >= _WIDE))
