@@ -696,7 +696,7 @@ def dot(a: "list[Value | Number]", b: "list[Value | Number]") -> Value:
 
 
 def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Sequence[Value | Number]]",
-           bias: "Sequence[Value | Number] | None" = None) -> "list[list[Value]]":
+           bias: "Sequence[Value | Number] | None" = None, activation: "str | None" = None) -> "list[list[Value]]":
     """A layer's pre-activations for a batch, as PyTorch's ``F.linear(input, weight, bias)``.
 
     ``out[s][j]`` is ``dot(weight[j] + [bias[j]], inputs[s] + [1.0])`` (or
@@ -706,12 +706,26 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     once for all rows, instead of once per ``dot`` call.  ``nn.Layer`` uses
     it for one sample and for ``forward_batch``.
 
+    ``activation``: a unary op, by name (``"relu"``, ``"tanh"``) or as the
+    function ``register_op`` returned, applied to every output, the same
+    nodes as ``[[y.relu() for y in ys] for ys in linear(...)]``; under
+    ``no_grad`` each output is then one leaf, with no pre-activation Value.
+
     >>> from engine import Value, linear
     >>> W = [[Value(1.0), Value(2.0)], [Value(-1.0), Value(0.5)]]
     >>> b = [Value(0.5), Value(0.0)]
     >>> [[y.data for y in ys] for ys in linear([[3.0, 4.0], [1.0, 0.0]], W, b)]
     [[11.5, -1.0], [1.5, -1.0]]
     """
+    act = None
+    if activation is not None:
+        name = activation if isinstance(activation, str) else getattr(activation, "__name__", None)
+        act = ops.UNARY.get(name) if isinstance(name, str) else None
+        if act is not None and not isinstance(activation, str) and activation is not act.apply:
+            act = None  # a function that merely shares an op's name
+        if act is None:
+            raise ValueError(f"engine.linear: activation must be the name of a unary op such as 'relu', "
+                             f"'tanh' or 'sigmoid', or None, got {activation!r}"[:300])
     batch = _as_list(inputs, "inputs", "a list of samples, each a list of Values/numbers")
     rows = []
     for j, w in enumerate(_as_list(weight, "weight", "a list of rows, e.g. [[w00, w01], [w10, w11]]")):
@@ -734,6 +748,16 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         for s, x in enumerate(batch):
             _sample(x, s)
         return [[] for _ in batch]
+    out = _linear(batch, rows, n_bias=bias is not None, act=act)
+    if act is not None and not out[1]:  # recorded (or anomaly-checked): the op's own method, node by node
+        apply = getattr(Value, act.name) if act.method else act.apply
+        return [[apply(y) for y in ys] for ys in out[0]]  # Python-to-Python calls: cheaper than map() on 3.11+
+    return out[0]
+
+
+def _linear(batch: list, rows: list, n_bias: bool, act) -> tuple:
+    """``(outputs, whether act is applied)`` for ``linear``'s checked rows."""
+    bias = True if n_bias else None
     n = len(rows[0])
     for j, row in enumerate(rows):
         if len(row) != n:
@@ -757,9 +781,10 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
     m = 0 if _RECORD_FAST else _get_mode()
     record = not (m & (_NO_GRAD | _ANOMALY))
     values_only = m & (_NO_GRAD | _ANOMALY) == _NO_GRAD  # no_grad: leaves with the same numbers, no tuples
+    fn = None if act is None else act.float_forward  # under no_grad: one leaf per output, activation included
     out = []
     for s, x in enumerate(batch):
-        xs = _sample(x, s)
+        xs = x[:] if type(x) is list else _sample(x, s)  # a list needs no check (nor a message made)
         if bias is not None:
             xs.append(1.0)
         if len(xs) != n:
@@ -770,12 +795,13 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         k = n
         while k and type(xs[k - 1]) is float:
             k -= 1
-        head = tuple(xs[:k])
+        head = xs[:k]
         xd = [v.data for v in head if type(v) is Value]
         if not n or len(xd) != k or not (record or values_only):
             for i, v in enumerate(xs):  # name a bad entry here rather than as dot's b[i]
                 _check_entry(v, f"inputs[{s}][{i}]")
-            out.append([dot(row, xs) for row in rows])  # general mixes, anomaly checks
+            ys = [dot(row, xs) for row in rows]  # general mixes, anomaly checks
+            out.append(list(map(act.apply, ys)) if values_only and act is not None else ys)
             continue
         xd += xs[k:]
         if values_only:  # the sums dot() would compute, as leaves
@@ -783,16 +809,17 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             add = ys.append
             for row, ad in zip(rows, row_data):
                 if ad is None:
-                    add(dot(row, xs))
+                    add(dot(row, xs) if act is None else act.apply(dot(row, xs)))
                     continue
                 v = _alloc()  # a leaf, made here: a call per output costs ~10% of this loop
-                v.data = _builtin_sum(map(_mul, ad, xd))
+                v.data = _builtin_sum(map(_mul, ad, xd)) if act is None else fn(_builtin_sum(map(_mul, ad, xd)))
                 v.grad = 0.0
                 v.label = v.op = ""
                 v._parents = v._local = v._ctx = None
                 add(v)
             out.append(ys)
             continue
+        head = tuple(head)
         xd_t = tuple(xd)  # d/d(row) of every node of this input: one shared tuple
         if k != head_k:  # d/d(input Values) = the row's first k floats, as tuples, per k
             head_k = k
@@ -818,7 +845,7 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
             v._ctx = n
             add(v)
         out.append(ys)
-    return out
+    return out, values_only
 
 
 def _as_list(x, name: str, what: str, hint: str = "") -> list:

@@ -490,6 +490,55 @@ def test_linear_builds_the_same_nodes_as_dot():
     assert engine.linear([], W) == [] and engine.linear([[1.0]], []) == [[]]
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "exp"])
+def test_linear_activation_is_the_op_applied_to_every_output(activation):
+    W = [[Value(1.0), Value(-2.0)], [Value(-1.0), Value(0.5)], [Value(0.25), Value(-3.0)]]
+    b = [Value(0.5), Value(0.0), Value(-2.0)]
+    h = [Value(0.3), Value(-0.4)]
+    inputs = [[3.0, 4.0], h, [h[0], -4.0], [3, 4]]
+    out = engine.linear(inputs, W, b, activation=activation)
+    ref = [[getattr(y, activation)() for y in ys] for ys in engine.linear(inputs, W, b)]
+    def facts(ys):  # the activation node and the dot node below it
+        return [(y.op, y.data, y.local_grads, _node_facts(y.parents)) for y in ys]
+    assert [facts(ys) for ys in out] == [facts(ys) for ys in ref]
+    assert [[y.op for y in ys] for ys in out] == [[activation] * 3] * 4
+    engine.sum(y for ys in out for y in ys).backward()
+    got = [w.grad for row in W for w in row] + [v.grad for v in b + h]
+    for v in [w for row in W for w in row] + b + h:
+        v.grad = 0.0
+    engine.sum(y for ys in ref for y in ys).backward()
+    assert got == [w.grad for row in W for w in row] + [v.grad for v in b + h]
+    # under no_grad: one leaf per output, the same numbers (also with anomaly checks on)
+    for modes in ([no_grad()], [no_grad(), engine.detect_anomaly()]):
+        with modes[0]:
+            if len(modes) > 1:
+                with modes[1]:
+                    leaves = engine.linear(inputs, W, b, activation=activation)
+            else:
+                leaves = engine.linear(inputs, W, b, activation=activation)
+        assert [[y.data for y in ys] for ys in leaves] == [[y.data for y in ys] for ys in out]
+        assert all(y.op == "" and y.parents == () for ys in leaves for y in ys)
+
+
+def test_linear_activation_takes_registered_ops_and_refuses_others():
+    cube = engine.register_op("cube_lin_t", lambda x: x * x * x, [lambda x, y: 3 * x * x])
+    try:
+        W = [[Value(2.0), Value(-1.0)]]
+        for activation in ("cube_lin_t", cube):
+            (y,), = engine.linear([[1.0, 0.5]], W, activation=activation)
+            assert y.data == 1.5 ** 3 and y.op == "cube_lin_t"
+            with no_grad():
+                assert engine.linear([[1.0, 0.5]], W, activation=activation)[0][0].data == 1.5 ** 3
+    finally:
+        engine.ops._forget(engine.ops.OPS["cube_lin_t"])
+
+    def relu(x):  # not the engine's op, only its name
+        return x
+    for bad in ("softmax", "add", 3, engine.ops.OPS["relu"], relu):
+        with pytest.raises(ValueError, match="engine.linear: activation must be the name of a unary op"):
+            engine.linear([[1.0, 2.0]], [[Value(1.0), Value(2.0)]], activation=bad)
+
+
 def test_linear_bad_input():
     W = [[Value(1.0), Value(2.0)], [Value(1.0)]]
     cases = [
