@@ -738,7 +738,9 @@ def compile_step(fn, params: Sequence[Value]):
     that shape replay it.  ``fn`` must build the same graph for every input
     of a shape: no branching on ``.data``, no list indexing by an input's
     value (use one-hot inputs instead); ``step.compiled`` holds one Compiled
-    per shape seen.
+    per shape seen.  A float read from ``.data`` while recording (the row max
+    that ``nn.functional.softmax`` subtracts) is replayed as that constant:
+    the same softmax mathematically, but not the bits a fresh eager step gives.
 
     >>> from engine import Value
     >>> w = Value(0.5)
