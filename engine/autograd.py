@@ -13,7 +13,7 @@ when the node was made (``engine/ops.py``), so step 2 is a multiply-add
 loop.  Every consumer of a node comes before it in ``reversed(order)``, so a
 node's gradient is complete when the loop reaches it.
 
-``backward()`` runs this algorithm through ``engine/_fast.py``: the same
+``backward()`` runs this algorithm through ``engine/fastpath.py``: the same
 additions in the same order, with tricks that make it several times
 faster; tests prove both give the same float bits.  ``detect_anomaly()``
 and ``grad()`` use the reference here, and ``grad(create_graph=True)`` is
@@ -26,7 +26,7 @@ import threading
 from collections import defaultdict
 from typing import Callable, Optional, Sequence
 
-from . import _fast, _state, fusion, ops
+from . import fastpath, fusion, modestate, ops
 from .fusion import Terms
 from .errors import AnomalyError
 from .value import Value, as_float, dot_operands
@@ -66,7 +66,7 @@ def topological_order(root: Value) -> list:
 
 
 def backward_reference(root: Value, gradient: float = 1.0, check: Optional[Callable] = None) -> None:
-    """``backward()`` written plainly: the algorithm ``engine/_fast.py`` must match bit for bit."""
+    """``backward()`` written plainly: the algorithm ``engine/fastpath.py`` must match bit for bit."""
     order = topological_order(root)
     for node in order:
         if node.parents:
@@ -154,10 +154,10 @@ def backward(root: Value, gradient=1.0) -> None:
         raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
     gradient = as_float(gradient, "backward(gradient)")
     with _one_at_a_time:
-        if _state.is_on(_state.ANOMALY):
+        if modestate.is_on(modestate.ANOMALY):
             backward_reference(root, gradient, check=_anomaly_check)
-        elif FAST and not _state.closure_nodes:
-            _fast.backward(root, gradient)
+        elif FAST and not modestate.closure_nodes:
+            fastpath.backward(root, gradient)
         else:
             backward_reference(root, gradient)
 

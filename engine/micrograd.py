@@ -41,7 +41,7 @@ closure nodes included) runs that reference algorithm.
 """
 from __future__ import annotations
 
-from . import _state, ops
+from . import modestate, ops
 from .autograd import CLOSURE
 from .autograd import backward as _engine_backward
 from .value import Value as _EngineValue
@@ -80,7 +80,7 @@ class _MicrogradType(_Meta):
         v._parents = children  # the engine sees the graph, and CLOSURE tells it to call _backward
         v._local = CLOSURE
         v._backward = _nothing
-        _state.note_closure_node()
+        modestate.note_closure_node()
         return v
 
 

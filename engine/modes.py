@@ -1,7 +1,7 @@
 """The grad modes as context managers and decorators: no_grad, enable_grad, detect_anomaly, fused.
 
 Each mode keeps its own state per thread and per asyncio task (see
-``engine/_state.py``), so modes nest and interleave freely: leaving them in
+``engine/modestate.py``), so modes nest and interleave freely: leaving them in
 any order never leaves one stuck.  Like PyTorch's, they work as
 ``with no_grad():``, ``@no_grad()`` and ``@no_grad``; on a generator
 function the mode applies while the generator runs, not while it waits.
@@ -14,7 +14,7 @@ import gc
 import inspect
 import threading
 
-from . import _state
+from . import modestate
 
 
 class _Mode:
@@ -35,11 +35,11 @@ class _Mode:
         pass
 
     def __enter__(self):
-        _state.enter(self._bit, self._on)
+        modestate.enter(self._bit, self._on)
         return self
 
     def __exit__(self, *exc):
-        _state.leave(self._bit, type(self).__name__)
+        modestate.leave(self._bit, type(self).__name__)
         return False
 
     def __call__(self, func):
@@ -99,14 +99,14 @@ class no_grad(_Mode):
     ('', ())
     """
 
-    _bit = _state.NO_GRAD
+    _bit = modestate.NO_GRAD
     _on = True
 
 
 class enable_grad(_Mode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    _bit = _state.NO_GRAD
+    _bit = modestate.NO_GRAD
     _on = False
 
 
@@ -124,7 +124,7 @@ class detect_anomaly(_Mode):
     engine.errors.AnomalyError: detect_anomaly: op 'log' produced -inf in forward from finite inputs (0); ...
     """
 
-    _bit = _state.ANOMALY
+    _bit = modestate.ANOMALY
     _on = True
 
 
@@ -145,13 +145,13 @@ class fused(_Mode):
     (-2.0, 2)
     """
 
-    _bit = _state.FUSED
+    _bit = modestate.FUSED
     _on = True
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record a graph in this thread/task."""
-    return not _state.is_on(_state.NO_GRAD)
+    return not modestate.is_on(modestate.NO_GRAD)
 
 
 class gc_paused(contextlib.ContextDecorator):

@@ -509,7 +509,7 @@ class _Guarded:
 def _user_value_local(op: Op) -> Callable:
     """create_graph for a registered op: its derivative functions, called with Values."""
     from .value import Value
-    from ._state import strict_float
+    from .modestate import strict_float
     fns = [op.namespace[f"_D{i}_{op.name}"].fn for i in range(len(op.derivatives))]
 
     def local(*args):

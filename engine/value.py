@@ -32,15 +32,15 @@ import numbers
 from operator import mul as _mul
 from typing import Iterable, Sequence, Union
 
-from . import _state, ops
+from . import modestate, ops
 from .errors import AnomalyError
 
 Number = Union[int, float]
 _new = object.__new__
 _builtin_sum = builtins.sum  # this module defines engine.sum
 _isfinite = math.isfinite
-_get_mode = _state.get_mode
-_NO_GRAD, _ANOMALY, _FUSED = _state.NO_GRAD, _state.ANOMALY, _state.FUSED
+_get_mode = modestate.get_mode
+_NO_GRAD, _ANOMALY, _FUSED = modestate.NO_GRAD, modestate.ANOMALY, modestate.FUSED
 
 
 def as_float(x, where: str) -> float:
@@ -140,7 +140,7 @@ class Value(metaclass=_ValueType):
         return self.data
 
     def __float__(self) -> float:
-        op = _state.strict_float_op()
+        op = modestate.strict_float_op()
         if op is not None:
             raise TypeError(
                 f"grad(create_graph=True): the derivative of op {op!r} turned a Value into a float (a math.* "
@@ -332,7 +332,7 @@ def _check_anomaly(op: str, args: tuple, y: float) -> None:
 
 
 def _slow_unary(op: ops.Op, x: Value, y: float, m: int) -> Value:
-    """An op's result when some mode is on in this context (see engine/_state.py)."""
+    """An op's result when some mode is on in this context (see engine/modestate.py)."""
     if m & _ANOMALY:
         _check_anomaly(op.name, (x,), y)
     if m & _NO_GRAD:
@@ -473,7 +473,7 @@ def _generate(op: ops.Op) -> None:
                "_bad_operand": _bad_operand})
     ns.update(_FUSION)
     _generated.append(ns)
-    _state.publish_to(ns)  # the generated methods read _ALL_FAST as a global (see _state.py)
+    modestate.publish_to(ns)  # the generated methods read _ALL_FAST as a global (see modestate.py)
     name = op.name
     filename = f"<engine.ops: {name}>"
     if op.arity == 1:
@@ -560,8 +560,8 @@ def use_fusion(combine, open_class) -> None:
 _combine = None
 
 
-_ALL_FAST = _RECORD_FAST = True  # kept up to date by _state.publish_to
-_state.publish_to(globals())  # engine.sum / engine.dot / engine.linear read _RECORD_FAST too
+_ALL_FAST = _RECORD_FAST = True  # kept up to date by modestate.publish_to
+modestate.publish_to(globals())  # engine.sum / engine.dot / engine.linear read _RECORD_FAST too
 ops.on_define(_generate)
 
 

@@ -1,6 +1,6 @@
-"""backward()'s fast path (engine/_fast.py) against the reference algorithm (engine/autograd.py).
+"""backward()'s fast path (engine/fastpath.py) against the reference algorithm (engine/autograd.py).
 
-The contract of engine/_fast.py: the same float bits as
+The contract of engine/fastpath.py: the same float bits as
 ``autograd.backward_reference`` on every node, leaves and intermediates, for
 any graph and any gradient.  Checked on fixed graphs that exercise each
 trick, on thousands of random Hypothesis graphs (registered ops included),
@@ -13,7 +13,7 @@ import threading
 import pytest
 
 import engine
-from engine import Value, _fast, autograd, grad, ops
+from engine import Value, fastpath, autograd, grad, ops
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402
@@ -31,16 +31,16 @@ def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
     """Build the graph, run backward ``times`` times the chosen way, return every node's grad bits."""
     leaves, y = build()
     for _ in range(times):
-        if how == "fast":  # _fast itself: backward() runs the reference once closure nodes exist
-            _fast.backward(y, float(gradient))
+        if how == "fast":  # fastpath itself: backward() runs the reference once closure nodes exist
+            fastpath.backward(y, float(gradient))
         elif how == "reference":
             autograd.backward_reference(y, gradient)
-        else:  # the general walk of _fast with none of the root shortcuts
+        else:  # the general walk of fastpath with none of the root shortcuts
             order = []
-            _fast._walk([y], order, [])
+            fastpath._walk([y], order, [])
             y.grad = 0.0 + gradient
-            if _fast._loop(order):
-                _fast._reset_listed(order)
+            if fastpath._loop(order):
+                fastpath._reset_listed(order)
     return [bits(v.grad) for v in list(leaves) + engine.topological_order(y)]
 
 
@@ -160,14 +160,14 @@ def test_backward_walk_state_never_leaks_into_grads():
     y = h * h + engine.dot([h, x], [x, 1.0])
     y.backward()
     nodes = engine.topological_order(y)
-    assert all(v.grad is not _fast._LISTED and v.grad is not _fast._ENTERED for v in nodes)
+    assert all(v.grad is not fastpath._LISTED and v.grad is not fastpath._ENTERED for v in nodes)
     # an error in the middle of the walk leaves no mark behind either
     bad = Value(1.0)
     z = (bad * 3.0).exp() * Value(2.0)
     bad._parents = object()  # corrupt the graph: not a Value, the walk fails on it
     with pytest.raises(AttributeError):
         z.backward()
-    assert all(isinstance(v.grad, float) and v.grad is not _fast._LISTED for v in z.parents)
+    assert all(isinstance(v.grad, float) and v.grad is not fastpath._LISTED for v in z.parents)
 
 
 def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
@@ -177,7 +177,7 @@ def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
     h = x.tanh()
     a = h * Value(-2.0)          # fan-in node; relu below is flat here, so a.grad == 0.0
     a.relu().backward()
-    assert a.grad == 0.0 and h.grad == 0.0 and h.grad is not _fast._LISTED
+    assert a.grad == 0.0 and h.grad == 0.0 and h.grad is not fastpath._LISTED
     out = h * 3.0                # a second graph through h
     out.backward()
     assert math.isclose(x.grad, 3.0 * (1.0 - math.tanh(0.7) ** 2))
@@ -190,7 +190,7 @@ def test_zero_gradient_skip_leaves_no_walk_state_and_keeps_nan():
 
 
 def test_zero_gradient_skip_differs_only_in_the_sign_of_a_hand_set_zero():
-    # the one documented difference from the reference (engine/_fast.py):
+    # the one documented difference from the reference (engine/fastpath.py):
     # a skipped 0.0 is not added to a leaf whose grad a user set to -0.0
     results = []
     for run in (lambda y: y.backward(), lambda y: autograd.backward_reference(y, 1.0)):
@@ -214,7 +214,7 @@ def test_an_error_during_backward_leaves_nodes_a_later_backward_can_walk():
     c._parents = object()  # not a Value: the walk raises on it
     with pytest.raises(AttributeError):
         out.backward()
-    assert h.grad is not _fast._LISTED and h.grad is not _fast._ENTERED
+    assert h.grad is not fastpath._LISTED and h.grad is not fastpath._ENTERED
     c._parents = saved
     out.backward()
     assert math.isclose(x.grad, 6.0 * (1.0 - math.tanh(0.4) ** 2))
@@ -268,7 +268,7 @@ def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
             armed[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             nodes = engine.topological_order(y)
-            assert not any(v.grad is _fast._LISTED or v.grad is _fast._ENTERED for v in nodes)
+            assert not any(v.grad is fastpath._LISTED or v.grad is fastpath._ENTERED for v in nodes)
             for v in x:
                 v.grad = 0.0
             y.backward()
@@ -284,7 +284,7 @@ def test_reference_is_what_other_pythons_run(monkeypatch):
     # autograd.FAST is False off CPython (PyPy keeps no float identity): backward() is the reference
     monkeypatch.setattr(autograd, "FAST", False)
     called = []
-    monkeypatch.setattr(_fast, "backward", lambda *a: called.append(a))
+    monkeypatch.setattr(fastpath, "backward", lambda *a: called.append(a))
     x = Value(0.5)
     y = (x * x).tanh() * x
     y.backward()

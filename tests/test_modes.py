@@ -15,7 +15,7 @@ from engine import Value, detect_anomaly, enable_grad, fused, is_grad_enabled, n
 
 
 def modes():
-    return is_grad_enabled(), engine._state.is_on(engine._state.ANOMALY), engine._state.is_on(engine._state.FUSED)
+    return is_grad_enabled(), engine.modestate.is_on(engine.modestate.ANOMALY), engine.modestate.is_on(engine.modestate.FUSED)
 
 
 def test_leaving_modes_out_of_order_restores_each_one():
@@ -111,7 +111,7 @@ def test_decorators_with_and_without_parentheses_and_return_values():
     assert y.op == "" and enabled is False and is_grad_enabled()
     with pytest.raises(engine.AnomalyError):
         g(Value(0.0))
-    assert not engine._state.is_on(engine._state.ANOMALY)
+    assert not engine.modestate.is_on(engine.modestate.ANOMALY)
 
 
 def test_threads_start_in_the_default_modes_and_do_not_leak():
