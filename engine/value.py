@@ -366,8 +366,9 @@ def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
 # expressions are pasted into each method body, so ``x.tanh()`` costs one
 # Python call instead of three (method + forward + derivative): ~1.9x faster
 # for unary ops and ~1.6x for binary ops on CPython 3.11.  Under no_grad the
-# method makes a leaf right there, without the derivative: W1's forward 1.2x
-# faster than recording on 3.11, 1.05x on 3.13 (benchmarks/no_grad_speed.py).
+# method makes a leaf right there, without the derivative (W1's forward, with
+# linear's activation: 1.3-1.6x faster than recording on 3.11, 1.3x on 3.13,
+# benchmarks/no_grad_speed.py).
 
 # When some mode is on in this context, the bits that change what an op does
 # (fused changes only + and -).
@@ -748,21 +749,20 @@ def linear(inputs: "Sequence[Sequence[Value | Number]]", weight: "Sequence[Seque
         for s, x in enumerate(batch):
             _sample(x, s)
         return [[] for _ in batch]
-    out = _linear(batch, rows, n_bias=bias is not None, act=act)
+    out = _linear(batch, rows, bias is not None, act)
     if act is not None and not out[1]:  # recorded (or anomaly-checked): the op's own method, node by node
         apply = getattr(Value, act.name) if act.method else act.apply
         return [[apply(y) for y in ys] for ys in out[0]]  # Python-to-Python calls: cheaper than map() on 3.11+
     return out[0]
 
 
-def _linear(batch: list, rows: list, n_bias: bool, act) -> tuple:
+def _linear(batch: list, rows: list, has_bias: bool, act) -> tuple:
     """``(outputs, whether act is applied)`` for ``linear``'s checked rows."""
-    bias = True if n_bias else None
     n = len(rows[0])
     for j, row in enumerate(rows):
         if len(row) != n:
-            raise ValueError(f"engine.linear: weight row {j} has {len(row) - (bias is not None)} entries but "
-                             f"row 0 has {n - (bias is not None)}; every row must be as long as an input")
+            raise ValueError(f"engine.linear: weight row {j} has {len(row) - has_bias} entries but "
+                             f"row 0 has {n - has_bias}; every row must be as long as an input")
     # Each row's floats, read once for the batch (None: the row is not all
     # Values, and goes through dot()).  Reading .data only ``if type(w) is
     # Value`` type-checks in the same pass (see dot).  Measured on W1 (MLP
@@ -773,7 +773,7 @@ def _linear(batch: list, rows: list, n_bias: bool, act) -> tuple:
         ad = [w.data for w in row if type(w) is Value]
         if len(ad) != n:  # numbers (or worse) in the row: it goes through dot(); name bad entries here
             for i, w in enumerate(row):
-                where = f"bias[{j}]" if bias is not None and i == n - 1 else f"weight[{j}][{i}]"
+                where = f"bias[{j}]" if has_bias and i == n - 1 else f"weight[{j}][{i}]"
                 _check_entry(w, where)
         row_data.append(ad if n and len(ad) == n else None)
     head_data = []  # per row, its first k floats (pairing with the input's k Values), for k = head_k
@@ -785,10 +785,10 @@ def _linear(batch: list, rows: list, n_bias: bool, act) -> tuple:
     out = []
     for s, x in enumerate(batch):
         xs = x[:] if type(x) is list else _sample(x, s)  # a list needs no check (nor a message made)
-        if bias is not None:
+        if has_bias:
             xs.append(1.0)
         if len(xs) != n:
-            extra = bias is not None
+            extra = has_bias
             raise ValueError(f"engine.linear: inputs[{s}] has {len(xs) - extra} entries but the weight rows have "
                              f"{n - extra}; give inputs of the layer's width")
         # Fast path: the input is Values then float constants (x + [1.0]).
@@ -812,7 +812,8 @@ def _linear(batch: list, rows: list, n_bias: bool, act) -> tuple:
                     add(dot(row, xs) if act is None else act.apply(dot(row, xs)))
                     continue
                 v = _alloc()  # a leaf, made here: a call per output costs ~10% of this loop
-                v.data = _builtin_sum(map(_mul, ad, xd)) if act is None else fn(_builtin_sum(map(_mul, ad, xd)))
+                y = _builtin_sum(map(_mul, ad, xd))
+                v.data = y if fn is None else fn(y)
                 v.grad = 0.0
                 v.label = v.op = ""
                 v._parents = v._local = v._ctx = None
