@@ -24,8 +24,8 @@ dropped):
 * runs also go through binary nodes with one unlisted input, listing the
   other input on the spot when its own inputs are listed, as the
   reference would first thing: a sum chain ``s + w * x`` written with the
-  builtin ``sum`` is one run (W5 23%, W5 fused 17%; W1 pays 0.6% for the
-  test, which skips ``len()`` on dot nodes: ``len`` alone cost W1 1.5%);
+  builtin ``sum`` is one run (W5 24%, W5 fused 17%; dot nodes skip the
+  binary test through ``_ctx``: a ``len()`` per dot node cost W1 1.5%);
 * binary fan-in nodes are unpacked, not looped over (W5 25% + 7%);
 * nan/inf is tested once per node (``g - g``), not per edge (W3-dot 43%);
 * a fan-in node whose gradient is exactly 0.0 (relu zeroes most of an
@@ -105,23 +105,10 @@ def _walk(stack: list, order: list, run: list) -> list:
             v.grad = _LISTED
             del stack[-1]
             continue
-        prev = v._parents
-        if type(prev) is tuple and len(prev) != 2:  # first visit of a wide fan-in node
-            top = len(stack)
-            for p in prev:
-                if p._parents is not None and p.grad is not _LISTED:
-                    push(p)
-            if len(stack) != top:
-                v.grad = _ENTERED
-            else:
-                append(v)
-                v.grad = _LISTED
-                del stack[-1]
-            continue
-        # First visit of a one-parent or binary node: follow its run of nodes
-        # with one unlisted input (a sum chain ``s + w * x``, ``tanh(x * 2.0)``)
-        # down to a node with none or two, marking them listed on the way (a
-        # DAG cannot lead back into the run).  A binary node's second input,
+        # First visit: follow v's run of nodes with one unlisted input (a sum
+        # chain ``s + w * x``, ``tanh(x * 2.0)``) down to a node with none or
+        # more, marking them listed on the way (a DAG cannot lead back into
+        # the run).  A binary node's second input,
         # if its own inputs are listed, is listed on the spot, as the
         # reference's walk (which visits it first) would.  If the run ends at
         # a node with unlisted inputs, the run waits on the stack below them,
