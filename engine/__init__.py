@@ -10,7 +10,7 @@ from .autograd import backward, grad, topological_order
 from .errors import AnomalyError, GradcheckError, OpError
 from .gradcheck import gradcheck, gradgradcheck, numeric_grad
 from .graph import formula
-from .modes import detect_anomaly, enable_grad, fused, gc_paused, is_grad_enabled, no_grad
+from .modes import detect_anomaly, enable_grad, fused, gc_paused, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import register_op
 from .value import Value, dot, linear
 from .value import sum  # noqa: A004 - engine.sum, like torch.sum; not in __all__ so `import *` keeps builtins.sum
@@ -37,7 +37,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "fused",
+    "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "is_anomaly_enabled", "fused",
     "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "register_op",
     "GradcheckError", "AnomalyError", "OpError",
     "topological_order", "formula", "draw_dot", "explain", "draw_backward", "compile_graph", "Compiled",

@@ -154,6 +154,16 @@ def is_grad_enabled() -> bool:
     return not modestate.is_on(modestate.NO_GRAD)
 
 
+def is_anomaly_enabled() -> bool:
+    """Whether ``detect_anomaly`` is on in this thread/task (PyTorch's ``torch.is_anomaly_enabled``).
+
+    >>> with detect_anomaly():
+    ...     is_anomaly_enabled()
+    True
+    """
+    return modestate.is_on(modestate.ANOMALY)
+
+
 class gc_paused(contextlib.ContextDecorator):
     """Pause Python's cyclic garbage collector while building big graphs.
 

@@ -23,7 +23,7 @@ import random
 from operator import mul as _mul
 from typing import Callable, List, Optional, Sequence, Union
 
-from engine import Value, dot, linear, ops
+from engine import Value, dot, is_anomaly_enabled, is_grad_enabled, linear, ops
 from engine import sum as vsum
 
 from .checks import as_rng, choice, integer, real, short
@@ -409,10 +409,39 @@ class Sequential(Module):
         return x[0] if isinstance(x, list) and len(x) == 1 else x
 
     def forward_batch(self, xs: Sequence) -> list:
+        """Outputs for a list of samples; under ``no_grad`` each output is a leaf Value.
+
+        Under ``no_grad`` (without ``detect_anomaly``), a model whose modules
+        all have a float forward (eval-mode BatchNorm and Dropout included)
+        runs in plain floats, the same arithmetic as ``predict``, and wraps
+        only its outputs: no Values between layers (``benchmarks/no_grad_speed.py``).
+        """
         hs = list(xs)
+        if not is_grad_enabled() and not is_anomaly_enabled():
+            out = self._float_batch(hs)
+            if out is not None:
+                return out
         for m in self.modules:
             hs = m.forward_batch(hs)
         return [h[0] if isinstance(h, list) and len(h) == 1 else h for h in hs]
+
+    def _float_batch(self, hs: list) -> Optional[list]:
+        """``forward_batch``'s outputs as leaf Values computed in floats, or None where
+        the graph path must run (a module without a float forward, or samples that are
+        not lists of floats/Values of the right width: that path names what is wrong)."""
+        fn = self._float_fn()
+        nin = getattr(self.modules[0], "nin", None) if self.modules else None
+        if fn is None or nin is None:
+            return None
+        floats = []
+        for x in hs:
+            if type(x) is not list and type(x) is not tuple or len(x) != nin:
+                return None
+            row = [v.data if type(v) is Value else v for v in x]
+            if not all(type(v) is float for v in row):
+                return None  # ints, bools, foreign objects: the graph path converts or names them
+            floats.append(row)
+        return [[Value(y) for y in r] if isinstance(r, list) else Value(r) for r in map(fn, floats)]
 
     def config(self) -> dict:
         return {"type": "Sequential", "modules": [m.config() for m in self.modules]}

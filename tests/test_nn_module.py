@@ -1,10 +1,11 @@
 """nn.module: MLP/Layer/Neuron structure, seeding, init, state dicts, modes, errors."""
 import math
 import random
+import struct
 
 import pytest
 
-from engine import Value, gradcheck
+from engine import AnomalyError, Value, detect_anomaly, gradcheck, no_grad
 from nn import MLP, BatchNorm, Dropout, Layer, Module, Neuron, Sequential, StateDictError
 from nn.module import init_weights, resolve_init
 
@@ -169,6 +170,45 @@ def test_forward_batch_builds_the_same_graph_as_one_call_per_sample(activation):
     layer = Layer(2, 2, activation=activation, seed=1)
     xs = [[Value(0.3), Value(-0.2)], [Value(1.0), 2.0]]
     assert [[y.data for y in ys] for ys in layer.forward_batch(xs)] == [[y.data for y in layer(x)] for x in xs]
+
+
+def _bits(outs) -> list:
+    return [struct.pack("<d", v.data) for o in outs for v in (o if isinstance(o, list) else [o])]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("extras", [{}, {"batchnorm": True}, {"dropout": 0.5}])
+def test_forward_batch_under_no_grad_gives_leaves_with_the_recorded_bits(activation, extras):
+    # under no_grad a Sequential runs its float forward: same numbers to the bit, -0.0/nan/inf included
+    m = MLP(3, [6, 5, 2], activation=activation, seed=4, **extras)
+    m.forward_batch([[0.1, 0.2, 0.3], [0.3, -0.2, 0.1]])  # BatchNorm: running stats move off their start
+    m.eval()
+    X = [[0.5, -1.0, 2.0], [-0.0, 0.0, 1e-310], [float("nan"), 1.0, 2.0], [float("inf"), -3.0, 0.5],
+         [Value(0.25), -2.0, Value(1e300)], (1.5, 2.5, -0.5)]
+    recorded = m.forward_batch(X)
+    with no_grad():
+        fast = m.forward_batch(X)
+    assert _bits(fast) == _bits(recorded)
+    assert all(not v.parents for o in fast for v in o) and all(v.parents for o in recorded for v in o)
+
+
+def test_forward_batch_under_no_grad_keeps_graph_semantics_where_floats_cannot():
+    X = [[0.5, -1.0], [2.0, 0.25]]
+    a, b = MLP(2, [4, 1], dropout=0.5, seed=2), MLP(2, [4, 1], dropout=0.5, seed=2)
+    with no_grad():  # training-mode dropout draws from its RNG: the same draws as the recorded pass
+        assert [o.data for o in a.forward_batch(X)] == [o.data for o in b.forward_batch(X)]
+    m = MLP(2, [3, 1], seed=0)
+    with no_grad():
+        assert [o.data for o in m.forward_batch([[1, 2], [3, 0.5]])] == [o.data for o in m.forward_batch(
+            [[1.0, 2.0], [3.0, 0.5]])]  # ints go through the graph path's conversion
+        with pytest.raises(TypeError, match="got bool True"):
+            m.forward_batch([[True, 0.5]])
+        with pytest.raises(ValueError, match="sample 1 has length 3, expected 2"):
+            m.forward_batch([[1.0, 2.0], [1.0, 2.0, 3.0]])
+        with pytest.raises(TypeError, match="must be a Value or a number, got str 'a'"):
+            m.forward_batch([["a", 1.0]])
+        with detect_anomaly(), pytest.raises(AnomalyError):  # anomaly checks still run under no_grad
+            MLP(2, [1], activation="linear", seed=0).forward_batch([[float("inf"), 0.0]])
 
 
 def test_forward_batch_errors_name_the_sample():
