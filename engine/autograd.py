@@ -133,7 +133,7 @@ ON_NODES = _OnNodes()
 CLOSURE = type("Closure", (), {"__repr__": lambda self: "<_backward closure>", "__slots__": ()})()
 
 # The fast path relies on CPython keeping float identity (its walk marks
-# nodes with a distinct 0.0 object); elsewhere (PyPy) backward() runs the
+# nodes with 0.0 objects made per call); elsewhere (PyPy) backward() runs the
 # reference algorithm above, which needs no such thing.
 FAST = platform.python_implementation() == "CPython"
 

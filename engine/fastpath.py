@@ -15,8 +15,11 @@ dropped):
 * leaves are never put on the stack or in the order, they only receive
   gradient: most edges of an MLP end at a leaf (W1 59%, W3-dot 74%);
 * the walk keeps its visited-state in the nodes' ``.grad`` slot (a
-  distinct 0.0 object, tested by identity), not a dict, and that 0.0 is
-  already the reset value intermediate nodes need (W1 18%, W5 23%);
+  0.0 object made for this call, tested by identity), not a dict, and
+  that 0.0 is already the reset value intermediate nodes need (W1 18%,
+  W5 23%).  Marks an earlier call left (below a skipped node, or after
+  a Ctrl-C) are other objects, so a plain 0.0 to this one: no pass
+  clears them, and no interrupt can leave one that misleads a later walk;
 * a run of one-parent nodes (``tanh(x * 2.0)``) is listed in one inner
   loop (W2's chain below a fan-in root 48%); the root's own run is
   backpropagated in one pass with no walk at all (each of its nodes has
@@ -30,10 +33,7 @@ dropped):
 * nan/inf is tested once per node (``g - g``), not per edge (W3-dot 43%);
 * a fan-in node whose gradient is exactly 0.0 (relu zeroes most of an
   MLP's) skips its parents, when its local derivatives are finite
-  (W1 26%; costs W5, which has no relu, 6%);
-* the pass that clears leftover marks runs only after such a skip: a
-  node gets no gradient only below a skipped one (W2's chain under a
-  fan-in root 11%).
+  (W1 26%; costs W5, which has no relu, 6%).
 
 Relies on CPython keeping float identity (``is``); autograd.FAST routes
 other Pythons to the reference.
@@ -47,62 +47,45 @@ from . import ops
 _isfinite = math.isfinite
 _masked = ops.masked
 
-# The walk's marks, kept in the .grad slot of non-leaf nodes.  _LISTED is a
-# 0.0 that is a distinct object: "listed" is tested by identity, and it is
-# already the 0.0 a listed node must start the loop with (no reset pass).
-_ENTERED = object()
-_LISTED = float("0")
-
 
 def backward(root, gradient: float) -> None:
     """``backward_reference(root, gradient)``, fast (see the module docstring)."""
     if root._parents is None:  # a leaf: d(root)/d(root) = 1
         root.grad += gradient
         return
-    order, stack, run = [], [], []  # the walk's lists: every node it marks is in one of them
-    try:
-        root.grad = g = 0.0 + gradient
-        if type(root._parents) is not tuple:
-            root, g = _root_run(root, g)
-            if root is None:  # the whole graph was one chain
-                return
-        stack.append(root)
-        _walk(stack, order, run)
-        root.grad = g  # the walk marked it listed; its gradient is g
-        if _loop(order):  # nodes below a skipped one may still hold the _LISTED mark
-            _reset_listed(order)
-    except BaseException:  # an error, a KeyboardInterrupt: leave no walk marks behind
-        for nodes in (order, stack, run):
-            for v in nodes:
-                if v.grad is _ENTERED or v.grad is _LISTED:
-                    v.grad = 0.0
-        raise
+    root.grad = g = 0.0 + gradient
+    if type(root._parents) is not tuple:
+        root, g = _root_run(root, g)
+        if root is None:  # the whole graph was one chain
+            return
+    order = _walk([root], [], [])
+    root.grad = g  # the walk listed it at 0.0; its gradient is g
+    _loop(order)
 
 
 def _walk(stack: list, order: list, run: list) -> list:
     """The non-leaf nodes below those in ``stack``, each after its inputs, into ``order``.
 
-    The reference's topological order without the leaves.  Listed nodes end
-    at 0.0 (``_LISTED``).  All three lists are the caller's, and every node
-    the walk marks is in one of them whenever it is marked: a node is put in
-    a list before it is marked and leaves the stack only once it is in
-    ``order``.  So wherever an exception or a KeyboardInterrupt lands
-    (CPython 3.9/3.10 deliver one between any two bytecodes, and 3.13
-    compiles some jumps of a ``for`` loop outside a ``try``'s handler), the
-    caller can clear every mark.
+    The reference's topological order without the leaves; every listed node
+    ends at 0.0, its reset gradient.  The marks are this call's own objects
+    (two 0.0s, told apart by identity): whatever an earlier walk left in a
+    ``.grad`` (an error or a KeyboardInterrupt can land between any two
+    bytecodes) is not one of them.
     """
+    listed = float("0")  # a fresh float object per call, never a cached constant
+    entered = float("0")
     push = stack.append
     append = order.append
     add = run.append
     while stack:
         v = stack[-1]  # stays on the stack until it is listed or waits there
         st = v.grad
-        if st is _LISTED:  # a duplicate stack entry
+        if st is listed:  # a duplicate stack entry
             del stack[-1]
             continue
-        if st is _ENTERED:  # second visit: all inputs are listed
+        if st is entered:  # second visit: all inputs are listed
             append(v)
-            v.grad = _LISTED
+            v.grad = listed
             del stack[-1]
             continue
         # First visit: follow v's run of nodes with one unlisted input (a sum
@@ -116,30 +99,30 @@ def _walk(stack: list, order: list, run: list) -> list:
         top = len(stack)  # v is stack[top - 1]
         while True:
             add(v)
-            v.grad = _LISTED
+            v.grad = listed
             prev = v._parents
             if type(prev) is not tuple:
-                if prev._parents is None or prev.grad is _LISTED:
+                if prev._parents is None or prev.grad is listed:
                     break
                 v = prev
                 continue
             if v._ctx is None and len(prev) == 2:  # binary ops (dot and sum nodes keep their layout in _ctx)
                 a, b = prev
-                wait_b = b._parents is not None and b.grad is not _LISTED
+                wait_b = b._parents is not None and b.grad is not listed
                 if wait_b:  # list b now if its inputs are
                     pb = b._parents
                     if type(pb) is not tuple:
-                        if pb._parents is None or pb.grad is _LISTED:
+                        if pb._parents is None or pb.grad is listed:
                             append(b)
-                            b.grad = _LISTED
+                            b.grad = listed
                             wait_b = False
                     elif len(pb) == 2:
                         c, d = pb
-                        if (c._parents is None or c.grad is _LISTED) and (d._parents is None or d.grad is _LISTED):
+                        if (c._parents is None or c.grad is listed) and (d._parents is None or d.grad is listed):
                             append(b)
-                            b.grad = _LISTED
+                            b.grad = listed
                             wait_b = False
-                if a._parents is not None and a.grad is not _LISTED:
+                if a._parents is not None and a.grad is not listed:
                     if not wait_b:
                         v = a
                         continue
@@ -152,12 +135,12 @@ def _walk(stack: list, order: list, run: list) -> list:
                     break
             else:
                 for p in prev:
-                    if p._parents is not None and p.grad is not _LISTED:
+                    if p._parents is not None and p.grad is not listed:
                         push(p)
                 if len(stack) == top:
                     break
             for u in run:  # v has unlisted inputs, now on the stack: the run waits below them
-                u.grad = _ENTERED
+                u.grad = entered
             stack[top - 1:top] = run
             del run[:]
             break
@@ -201,16 +184,9 @@ def _root_run(v, g: float):
         raise
 
 
-def _reset_listed(order: list) -> None:
-    for v in order:
-        if v.grad is _LISTED:
-            v.grad = 0.0
-
-
-def _loop(order: list) -> bool:
-    """The multiply-add loop over the walk's order, root first; True if it skipped a node."""
+def _loop(order: list) -> None:
+    """The multiply-add loop over the walk's order, root first."""
     _sum = sum
-    skipped = False
     for v in reversed(order):
         g = v.grad
         prev = v._parents
@@ -221,7 +197,6 @@ def _loop(order: list) -> bool:
             # parents; the sum of the d's, taken in C, is finite only if
             # they all are).  Why: relu zeroes most gradients of an MLP.
             if g == 0.0 and _isfinite(_sum(local)):
-                skipped = True
                 continue
             if g - g:  # g is inf or nan: the masked ops' zeros give 0 (see autograd.chain)
                 _edges_masked(v, prev, local, g)
@@ -238,7 +213,6 @@ def _loop(order: list) -> bool:
             if c != c:
                 c = 0.0 if _masked(v, 0) else c
             prev.grad += c
-    return skipped
 
 
 def _edges_masked(v, prev, local, g: float) -> None:
