@@ -157,6 +157,8 @@ def is_grad_enabled() -> bool:
 def is_anomaly_enabled() -> bool:
     """Whether ``detect_anomaly`` is on in this thread/task (PyTorch's ``torch.is_anomaly_enabled``).
 
+    >>> is_anomaly_enabled()
+    False
     >>> with detect_anomaly():
     ...     is_anomaly_enabled()
     True
