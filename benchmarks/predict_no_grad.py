@@ -5,7 +5,9 @@
 ``Module.predict`` runs a plain-float copy of the forward pass (``_float_fn``
 in nn/layers.py: weights snapshotted as floats, no Value objects).  The
 alternative is the graph forward under ``engine.no_grad()`` (no nodes
-recorded), which would let nn delete its second forward.  Both on a W1-sized
+recorded), layer by layer through ``engine.linear``, which would let nn
+delete its second forward.  (Since the float forward stays faster, an MLP's
+own ``forward_batch`` runs it under no_grad too.)  Both on a W1-sized
 MLP 2-16-16-1 over 400 points, timed in turns in one process (this shared
 machine's speed drifts between minutes, so only same-minute ratios count);
 medians and the ratio no_grad / float.  Outputs are checked equal first.
@@ -23,9 +25,12 @@ from nn.data import make_moons  # noqa: E402
 
 
 def graph_predict(model, X):
+    # layer by layer: an MLP's own forward_batch runs the float forward under no_grad
     with no_grad():
-        out = model.forward_batch(X)
-    return [o.data if isinstance(o, Value) else [v.data for v in o] for o in out]
+        out = X
+        for m in model.modules:
+            out = m.forward_batch(out)
+    return [o[0].data if len(o) == 1 else [v.data for v in o] for o in out]
 
 
 def main(rounds: int = 30) -> None:
