@@ -32,7 +32,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # case -> (repeats in run 1, repeats in run 2)
-CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3),
+CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3), "W3-fused": (1, 2),
          "W1-forward": (1, 4), "W1-nograd": (1, 4),  # W1's forward alone, recorded / under no_grad
          "W5": (1, 3), "W5-fused": (1, 3), "W5-minimal": (1, 3)}  # the GPT step (w5.py): drop-in, fused(), baseline
 DEFAULT_CASES = "W1,W2,W3-dot"

@@ -391,8 +391,8 @@ _FUSED_INLINE = '''                if type(self) is _Open and type(other) is Val
                     if type(terms) is list and len(terms) == self._ctx and type(other._parents) is tuple:
                         terms += other._parents
                         terms += other._local
-                        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "dot"
-                        v._local = terms; v._ctx = len(terms); v.__class__ = _Open
+                        v = _alloc_open(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "dot"
+                        v._local = terms; v._ctx = len(terms)
                         return v
 '''
 
@@ -553,7 +553,7 @@ def use_fusion(combine, open_class) -> None:
     """Called by engine/fusion.py: how ``a + b`` / ``a - b`` build fused nodes inside fused()."""
     global _combine
     _combine = combine
-    _FUSION.update({"_combine": combine, "_Open": open_class})
+    _FUSION.update({"_combine": combine, "_Open": open_class, "_alloc_open": type.__call__.__get__(open_class)})
     for ns in _generated:
         ns.update(_FUSION)
 
