@@ -141,6 +141,9 @@ FAST = platform.python_implementation() == "CPython"
 # One backward() at a time, whatever the thread: the fast walk marks nodes in
 # their .grad, and two graphs may share nodes and leaves (whose += would race).
 _one_at_a_time = threading.RLock()
+# Set while the fast path runs (in the one thread holding the lock): a second
+# backward() from that thread (a signal handler, __del__) would overwrite its marks.
+_fast_running = [False]
 
 
 def backward(root: Value, gradient=1.0) -> None:
@@ -154,10 +157,18 @@ def backward(root: Value, gradient=1.0) -> None:
         raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
     gradient = as_float(gradient, "backward(gradient)")
     with _one_at_a_time:
+        if _fast_running[0]:
+            raise RuntimeError("backward: called while another backward() is running in this thread (from a "
+                               "signal handler, a __del__ or a callback?); both would write the same nodes' "
+                               ".grad, so call it after the first one returns")
         if modestate.is_on(modestate.ANOMALY):
             backward_reference(root, gradient, check=_anomaly_check)
         elif FAST and not modestate.closure_nodes:
-            fastpath.backward(root, gradient)
+            _fast_running[0] = True
+            try:
+                fastpath.backward(root, gradient)
+            finally:
+                _fast_running[0] = False
         else:
             backward_reference(root, gradient)
 

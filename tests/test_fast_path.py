@@ -276,6 +276,31 @@ def test_ctrl_c_during_backward_never_corrupts_a_later_backward():
     assert interrupted >= 10  # the test did interrupt backward() mid-way
 
 
+def test_a_backward_nested_inside_a_running_one_is_refused(monkeypatch):
+    # from a signal handler or __del__, a second backward() in the same thread would
+    # overwrite the running walk's marks: refused loudly, and the next call works
+    x = Value(0.5)
+    y = (x * x).tanh() * x + x
+    other = Value(2.0) * Value(3.0) + Value(1.0)
+    real_loop = fastpath._loop
+    errors = []
+
+    def loop_with_a_nested_call(order):
+        try:
+            other.backward()
+        except RuntimeError as e:
+            errors.append(str(e))
+        real_loop(order)
+
+    monkeypatch.setattr(fastpath, "_loop", loop_with_a_nested_call)
+    y.backward()
+    assert len(errors) == 1 and "another backward() is running in this thread" in errors[0]
+    monkeypatch.setattr(fastpath, "_loop", real_loop)
+    x.grad = 0.0
+    y.backward()
+    assert x.grad == grad(y, [x])[0]
+
+
 def test_reference_is_what_other_pythons_run(monkeypatch):
     # autograd.FAST is False off CPython (PyPy keeps no float identity): backward() is the reference
     monkeypatch.setattr(autograd, "FAST", False)
