@@ -141,9 +141,10 @@ FAST = platform.python_implementation() == "CPython"
 # One backward() at a time, whatever the thread: the fast walk marks nodes in
 # their .grad, and two graphs may share nodes and leaves (whose += would race).
 _one_at_a_time = threading.RLock()
-# Set while the fast path runs (in the one thread holding the lock): a second
-# backward() from that thread (a signal handler, __del__) would overwrite its marks.
-_fast_running = [False]
+# Set while a backward() runs (in the one thread holding the lock): a second one
+# from that thread (a signal handler, __del__) would overwrite the first's marks
+# and half-accumulated gradients.
+_running = [False]
 
 
 def backward(root: Value, gradient=1.0) -> None:
@@ -157,20 +158,20 @@ def backward(root: Value, gradient=1.0) -> None:
         raise TypeError(f"backward: expected a Value, got {type(root).__name__}")
     gradient = as_float(gradient, "backward(gradient)")
     with _one_at_a_time:
-        if _fast_running[0]:
+        if _running[0]:
             raise RuntimeError("backward: called while another backward() is running in this thread (from a "
                                "signal handler, a __del__ or a callback?); both would write the same nodes' "
                                ".grad, so call it after the first one returns")
-        if modestate.is_on(modestate.ANOMALY):
-            backward_reference(root, gradient, check=_anomaly_check)
-        elif FAST and not modestate.closure_nodes:
-            _fast_running[0] = True
-            try:
+        _running[0] = True
+        try:
+            if modestate.is_on(modestate.ANOMALY):
+                backward_reference(root, gradient, check=_anomaly_check)
+            elif FAST and not modestate.closure_nodes:
                 fastpath.backward(root, gradient)
-            finally:
-                _fast_running[0] = False
-        else:
-            backward_reference(root, gradient)
+            else:
+                backward_reference(root, gradient)
+        finally:
+            _running[0] = False
 
 
 def _anomaly_check(node: Value, parent: Value, local: float, g: float, contribution: float) -> None:

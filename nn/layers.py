@@ -447,6 +447,21 @@ class Sequential(Module):
         return {"type": "Sequential", "modules": [m.config() for m in self.modules]}
 
     def _float_fn(self):
+        # Only a flat chain whose widths line up; a nested Sequential (its width-1
+        # output is unwrapped) or a mis-wired layer (map() would stop at the shorter
+        # list) runs the graph path, which handles it or names what is wrong.
+        width = None
+        for m in self.modules:
+            if isinstance(m, Layer):
+                if width is not None and m.nin != width:
+                    return None
+                width = m.nout
+            elif isinstance(m, BatchNorm):
+                if width is not None and m.num_features != width:
+                    return None
+                width = m.num_features
+            elif not isinstance(m, (Activation, Dropout)):
+                return None
         fns = [m._float_fn() for m in self.modules]
         if any(f is None for f in fns):
             return None

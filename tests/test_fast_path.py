@@ -299,6 +299,20 @@ def test_a_backward_nested_inside_a_running_one_is_refused(monkeypatch):
     x.grad = 0.0
     y.backward()
     assert x.grad == grad(y, [x])[0]
+    # the reference path (detect_anomaly, micrograd closures) is guarded the same way
+    real_chain = autograd.chain
+
+    def chain_with_a_nested_call(*args, **kwargs):
+        try:
+            other.backward()
+        except RuntimeError as e:
+            errors.append(str(e))
+        return real_chain(*args, **kwargs)
+
+    monkeypatch.setattr(autograd, "chain", chain_with_a_nested_call)
+    with engine.detect_anomaly():
+        y.backward()
+    assert len(errors) > 1 and all("another backward() is running" in e for e in errors)
 
 
 def test_reference_is_what_other_pythons_run(monkeypatch):

@@ -124,8 +124,8 @@ def test_threads_start_in_the_default_modes_and_do_not_leak():
 
 
 def test_two_threads_backward_through_a_shared_node():
-    # the walk marks nodes in their .grad slot; backward() runs one at a time
-    # so another thread never meets a mark (it raised TypeError: object += float)
+    # the walk marks nodes in their .grad slot; backward() runs one at a time,
+    # so another thread never meets a mark nor loses an addition to a shared leaf
     import sys
     shared = Value(0.3)
     h = (shared * 2.0).tanh()

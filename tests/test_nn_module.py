@@ -186,7 +186,8 @@ def test_forward_batch_under_no_grad_gives_leaves_with_the_recorded_bits(activat
     X = [[0.5, -1.0, 2.0], [-0.0, 0.0, 1e-310], [float("nan"), 1.0, 2.0], [float("inf"), -3.0, 0.5],
          [Value(0.25), -2.0, Value(1e300)], (1.5, 2.5, -0.5)]
     recorded = m.forward_batch(X)
-    with no_grad():
+    with no_grad(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Layer, "forward_batch", lambda *a: pytest.fail("the float path did not run"))
         fast = m.forward_batch(X)
     assert _bits(fast) == _bits(recorded)
     assert all(not v.parents for o in fast for v in o) and all(v.parents for o in recorded for v in o)
@@ -196,7 +197,8 @@ def test_forward_batch_under_no_grad_keeps_graph_semantics_where_floats_cannot()
     X = [[0.5, -1.0], [2.0, 0.25]]
     a, b = MLP(2, [4, 1], dropout=0.5, seed=2), MLP(2, [4, 1], dropout=0.5, seed=2)
     with no_grad():  # training-mode dropout draws from its RNG: the same draws as the recorded pass
-        assert [o.data for o in a.forward_batch(X)] == [o.data for o in b.forward_batch(X)]
+        dropped = [o.data for o in a.forward_batch(X * 4)]
+    assert dropped == [o.data for o in b.forward_batch(X * 4)] and len(set(dropped[::2])) > 1
     m = MLP(2, [3, 1], seed=0)
     with no_grad():
         assert [o.data for o in m.forward_batch([[1, 2], [3, 0.5]])] == [o.data for o in m.forward_batch(
@@ -209,6 +211,21 @@ def test_forward_batch_under_no_grad_keeps_graph_semantics_where_floats_cannot()
             m.forward_batch([["a", 1.0]])
         with detect_anomaly(), pytest.raises(AnomalyError):  # anomaly checks still run under no_grad
             MLP(2, [1], activation="linear", seed=0).forward_batch([[float("inf"), 0.0]])
+
+
+def test_no_grad_forward_batch_and_predict_on_nested_and_mis_wired_models():
+    # a nested Sequential (its width-1 output unwrapped) and a mis-wired layer run the graph path:
+    # the same numbers as recording, and the same error
+    x = [[0.5, -1.0], [2.0, 0.25]]
+    nested = Sequential(Layer(2, 3, seed=1), Sequential(Layer(3, 1, "linear", seed=2)))
+    want = [o.data for o in nested.forward_batch(x)]
+    with no_grad():
+        assert [o.data for o in nested.forward_batch(x)] == want
+    assert nested.predict(x) == want
+    wrong = Sequential(Layer(2, 3, seed=1), Layer(4, 1, "linear", seed=2))
+    for run in (wrong.forward_batch, wrong.predict):
+        with no_grad(), pytest.raises(ValueError, match="sample 0 has length 3, expected 4"):
+            run(x)
 
 
 def test_forward_batch_errors_name_the_sample():
