@@ -408,9 +408,10 @@ def {fn}(self):
 _BINARY_TEMPLATE = '''
 def {fn}(self, other):
     a = self.data
-    if type(other) is float:  # checked first: cheaper than isinstance (-5% for x * 2.0)
+    t = type(other)
+    if t is float:  # type tests before isinstance: -5% for x * 2.0, -3% for x * y
         b = other
-    elif isinstance(other, Value):
+    elif t is Value or isinstance(other, Value):
         b = other.data
         y = {fwd}
 {off_vv}        v = _alloc(); v.data = y; v.grad = 0.0; v.label = ""; v.op = "{name}"
