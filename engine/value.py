@@ -367,7 +367,7 @@ def _slow_binary(op: ops.Op, a, b, y: float, m: int) -> Value:
 # Python call instead of three (method + forward + derivative): ~1.9x faster
 # for unary ops and ~1.6x for binary ops on CPython 3.11.  Under no_grad the
 # method makes a leaf right there, without the derivative (W1's MLP layer by
-# layer through linear: 1.9x faster than recording on 3.11, 1.55x on 3.13,
+# layer through linear: 1.7-1.9x faster than recording on 3.11, 1.5x on 3.13,
 # benchmarks/no_grad_speed.py).
 
 # When some mode is on in this context, the bits that change what an op does
