@@ -28,9 +28,7 @@ the same on every version).  Nothing here depends on reference counts.
 from __future__ import annotations
 
 from . import ops, value
-from .value import FUSABLE, Value, new_alloc, new_node  # noqa: F401 - FUSABLE: the ops combine() handles
-
-_alloc = new_alloc
+from .value import FUSABLE, Value, new_node  # noqa: F401 - FUSABLE: the ops combine() handles
 
 # Term kinds in a fused node's program, in order of addition; +1 = subtracted.
 PLAIN = 0    # one parent v:        y += v
@@ -156,8 +154,8 @@ class _Open(Value):
         return _seal(self)._parents
 
 
-# An _Open made in C, as _alloc makes a Value: ~500 fewer instructions per node
-# than making a Value and assigning its __class__ (callgrind, CPython 3.11).
+# An _Open made in C, as value._alloc makes a Value: ~500 fewer instructions per
+# node than making a Value and assigning its __class__ (callgrind, CPython 3.11).
 _alloc_open = type.__call__.__get__(_Open)
 
 
@@ -259,4 +257,4 @@ def _copy(a: _Open, buf: _Buffer) -> _Buffer:
     return new
 
 
-value.use_fusion(combine, _Open)
+value.use_fusion(combine, _Open, _alloc_open)

@@ -244,7 +244,7 @@ class Value(metaclass=_ValueType):
         backward(self, gradient)
 
 
-_alloc = new_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
+_alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType)
 # Argument errors name the function's qualname: make it "Value() got an
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
@@ -550,11 +550,11 @@ _FUSION: dict = {"_combine": None}  # what the generated + and - use inside fuse
 _generated: list = []  # the namespaces of generated methods
 
 
-def use_fusion(combine, open_class) -> None:
+def use_fusion(combine, open_class, alloc_open) -> None:
     """Called by engine/fusion.py: how ``a + b`` / ``a - b`` build fused nodes inside fused()."""
     global _combine
     _combine = combine
-    _FUSION.update({"_combine": combine, "_Open": open_class, "_alloc_open": type.__call__.__get__(open_class)})
+    _FUSION.update({"_combine": combine, "_Open": open_class, "_alloc_open": alloc_open})
     for ns in _generated:
         ns.update(_FUSION)
 
