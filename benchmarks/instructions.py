@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # case -> (repeats in run 1, repeats in run 2)
 CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3), "W3-fused": (1, 2),
          "W1-forward": (1, 4), "W1-nograd": (1, 4),  # W1's forward alone, recorded / under no_grad
+         "W1-compile": (1, 3),  # engine.compile_graph of W1's recorded graph (compare with W1: one eager step)
          "W5": (1, 3), "W5-fused": (1, 3), "W5-minimal": (1, 3)}  # the GPT step (w5.py): drop-in, fused(), baseline
 DEFAULT_CASES = "W1,W2,W3-dot"
 W2_STEPS = 100_000
@@ -73,6 +74,12 @@ elif case in ("W1-forward", "W1-nograd"):
         loss = None
         with mode():
             loss = m.w1_forward(s)
+elif case == "W1-compile":
+    from engine import compile_graph
+    X, Y = W.moons(); s = m.w1_setup(X, Y, W.init_weights())
+    loss = m.w1_forward(s)
+    for _ in range(reps):
+        compile_graph(loss, s["params"])
 elif case == "W2":
     for _ in range(reps):
         m.w2({w2_steps})
