@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from functools import reduce
 from itertools import chain, repeat
-from operator import add, itemgetter, mul
+from operator import add, attrgetter, itemgetter, mul
 from typing import Optional, Sequence, Tuple
 
 from . import fusion, ops
@@ -229,6 +229,7 @@ class _Program:
         self.slot = {}            # node -> the slot of its value in M
         self.edges = {}           # node -> [(parent, slot of the local derivative)] in parent order
         self.masks = {}           # (node, parent index) -> (op, operand slots, input index): PyTorch's masks
+        self.dense = []           # (a row of Values, [(node, its b slots)] in forward order): engine.dot blocks
         nodes = [v for v in order if v._parents is not None]
         self.n_nodes = len(nodes)
         self.n_params = len(params)
@@ -286,10 +287,11 @@ class _Program:
             groups[(lv, key)].append((v, plan))
         for lv, key in sorted(groups, key=lambda k: (k[0], repr(k[1]))):
             members = groups[(lv, key)]
-            out = [self._new_slot(v.data) for v, _ in members]  # contiguous: one slice per group
-            for (v, _), s in zip(members, out):
-                self.slot[v] = s
-            self.forward.append(self._forward_group(key, members, out[0], out[-1] + 1))
+            start = len(self.M_init)  # a group's values are contiguous: one slice per group
+            vs = list(map(itemgetter(0), members))
+            self.M_init += map(attrgetter("data"), vs)
+            self.slot.update(zip(vs, range(start, len(self.M_init))))
+            self.forward.append(self._forward_group(key, members, start, len(self.M_init)))
 
     def _forward_group(self, key, members, start, end):
         kind = key[0]
@@ -331,6 +333,7 @@ class _Program:
             ua, ub, wa, wb = [], [], [], []
             lo, hi = self.n_params, self.n_params + self.n_inputs
             a_inputs, b_inputs = [], []  # per distinct a or b: its Values are all inputs (gradients not computed)
+            rows = []  # the distinct a's, as Values
             for v, (pa, pb) in members:
                 n, local = v._ctx, v._local
                 m = len(pb)
@@ -339,6 +342,7 @@ class _Program:
                     i = seen_a[pa] = len(ua)
                     a = list(map(get, pa))
                     ua.append(a)
+                    rows.append(pa)
                     a_inputs.append(lo <= min(a) and max(a) < hi)
                 if m < n:  # b ends in numbers: keyed by slots (a -0.0 or a nan is a constant of its own)
                     b = list(map(get, pb))
@@ -355,13 +359,24 @@ class _Program:
                     b_inputs.append(not m or (lo <= min(b[:m]) and max(b[:m]) < hi))
                 wa.append(i)
                 wb.append(j)
+            # An a read by many nodes (a weight row, across a batch) is a dense block: backward
+            # takes its edges as whole columns (_Program.dense) instead of one by one.
+            uses = Counter(wa)
+            dense = {i: [] for i, c in uses.items() if c >= _WIDE and not a_inputs[i]}
+            for (v, (pa, pb)), i, j in zip(members, wa, wb):
                 # d/da_i = b_i, then d/db_j = a_j; edges to inputs are left out: nothing reads them
+                a_edges = not a_inputs[i]
+                if a_edges and i in dense:
+                    dense[i].append((v, ub[j]))
+                    a_edges = False
                 if b_inputs[j]:
-                    edges[v] = ((), ()) if a_inputs[i] else (pa, ub[j])
-                elif a_inputs[i]:
-                    edges[v] = (pb, ua[i][:m])
+                    edges[v] = (pa, ub[j]) if a_edges else ((), ())
+                elif a_edges:
+                    edges[v] = (v._parents, ub[j] + ua[i][:len(pb)])
                 else:
-                    edges[v] = (v._parents, ub[j] + ua[i][:m])
+                    edges[v] = (pb, ua[i][:len(pb)])
+            for i, used in dense.items():
+                self.dense.append((rows[i], used))
             return _Dots(start, end, ua, wa, ub, wb)
         # sums of terms added one at a time: (x, w) pairs
         starts, xs, ws = [], [], []
@@ -451,6 +466,20 @@ class _Program:
         deque(map(list.append, map(BL.__getitem__, pids), locs), 0)
         deque(map(list.append, map(BC.__getitem__, pids), cids), 0)
         del consumers, parents, pids, locs, cids
+        # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
+        # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
+        claims = defaultdict(list)  # parent id -> [(position in its row, locals, consumer ids)]
+        columns = {}
+        for row, used in self.dense:
+            key = tuple(id(b) for _, b in used)
+            cols = columns.get(key)
+            if cols is None:  # the same b's in the same order (every row of a layer): shared columns
+                cols = columns[key] = list(zip(*[b for _, b in reversed(used)]))
+            cids = [ids[v] for v, _ in reversed(used)]
+            for k, p in enumerate(row):
+                pid = ids.get(p, unread)
+                if pid != unread:
+                    claims[pid].append((k, cols[k], cids))
         # masked edges: where each sits in its parent's bucket (a consumer's edges to one
         # parent are adjacent there, in operand order)
         masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
@@ -468,23 +497,32 @@ class _Program:
         top = n + 1
         for v, vid in zip(nodes, range(n)):
             if v is not root:
-                groups[(top - level[v], len(BL[vid]), 0)].append(vid)
+                k = len(BL[vid])
+                if vid in claims:
+                    k += sum(len(c[2]) for c in claims[vid])
+                groups[(top - level[v], k, 0)].append(vid)
         for pid in range(n, unread):
-            if BL[pid]:
-                groups[(top, len(BL[pid]), 1)].append(pid)
+            k = len(BL[pid])
+            if pid in claims:
+                k += sum(len(c[2]) for c in claims[pid])
+            if k:
+                groups[(top, k, 1)].append(pid)
         gidx = [None] * unread
         gidx[ids[root]] = 0
         g_of = gidx.__getitem__
+        g_lists = {}  # id of a claim's consumer ids -> their gradient slots (shared by a row's Values)
         size = 1
         for key in sorted(groups):
             members = groups[key]
-            start = size
-            for vid in members:
-                gidx[vid] = size
-                size += 1
+            start, size = size, size + len(members)
+            deque(map(gidx.__setitem__, members, range(start, size)), 0)
             k = key[1]
-            locs = [BL[vid] for vid in members]
-            consumers = [list(map(g_of, BC[vid])) for vid in members]
+            if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
+                locs = list(map(BL.__getitem__, members))
+                consumers = list(map(list, map(map, repeat(g_of), map(BC.__getitem__, members))))
+                where = repeat(None)
+            else:
+                locs, consumers, where = _claimed_edges(members, claims, BL, BC, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
             else:           # few: the j-th edges of all the nodes are one column
@@ -492,9 +530,9 @@ class _Program:
                         for j in range(k)]
             masked = []
             if masked_in:
-                for m, vid in enumerate(members):
+                for m, vid, w in zip(range(len(members)), members, where):
                     for j, info in masked_in.get(vid, ()):
-                        masked.append((m, j, info))
+                        masked.append((m, j if w is None else w[j], info))
             plain = [list(zip(ls, cs)) for ls, cs in zip(locs, consumers)] if masked else None
             starts = [vid - n for vid in members] if key[2] else None
             self.backward.append(_Gather(start, start + len(members), cols, starts, masked, plain, k >= _WIDE))
@@ -641,9 +679,69 @@ class _Dots:
 
 def _unique_getters(lists):
     """(one getter per distinct index list, which one each list uses)."""
-    seen = {}
-    which = [seen.setdefault(tuple(x), len(seen)) for x in lists]
+    seen, by_id, which = {}, {}, []
+    for x in lists:  # a dense block's Values share their lists: compared by identity first
+        w = by_id.get(id(x))
+        if w is None:
+            w = by_id[id(x)] = seen.setdefault(tuple(x), len(seen))
+        which.append(w)
     return [_getter(x) for x in seen], which
+
+
+def _claimed_edges(members, claims, BL, BC, g_of, g_lists):
+    """(locals, consumer gradient slots, where each bucket edge went) per member, dense claims merged in."""
+    locs, consumers, where = [], [], []
+    for vid in members:
+        cl = claims.get(vid)
+        if cl is None:
+            locs.append(BL[vid])
+            consumers.append(list(map(g_of, BC[vid])))
+            where.append(None)
+        elif len(cl) == 1 and not BL[vid]:  # a weight read by its layer alone
+            _, ls, cids = cl[0]
+            gs = g_lists.get(id(cids))
+            if gs is None:  # one list per row, shared by the row's Values
+                gs = g_lists[id(cids)] = list(map(g_of, cids))
+            locs.append(ls)
+            consumers.append(gs)
+            where.append(None)
+        else:
+            ls, cids, w = _merge_claims(cl, BL[vid], BC[vid])
+            locs.append(ls)
+            consumers.append(list(map(g_of, cids)))
+            where.append(w)
+    return locs, consumers, where
+
+
+def _merge_claims(claims, bucket_locs, bucket_cids):
+    """A parent's incoming edges from its dense claims and its bucket, in backward()'s order.
+
+    Returns (locals, consumer ids, where each bucket edge went, or None if nowhere moved).
+    Each part runs from the root down; parts whose consumers do not interleave are joined
+    whole (a weight's L2 term comes before its layer's nodes), others are merged edge by
+    edge: by consumer, then operand order (a dot node's a-side edges come before its b-side).
+    """
+    parts = [(cids[0], cids[-1], ls, cids, False) for _, ls, cids in claims]
+    if bucket_locs:
+        parts.append((bucket_cids[0], bucket_cids[-1], bucket_locs, bucket_cids, True))
+    parts.sort(key=itemgetter(0), reverse=True)
+    if all(p[1] > q[0] for p, q in zip(parts, parts[1:])):
+        locs, cids, where = [], [], None
+        for _, _, ls, cs, bucket in parts:
+            if bucket:
+                where = range(len(locs), len(locs) + len(ls))
+            locs += ls
+            cids += cs
+        return locs, cids, where
+    items = [((-c, 0, k), loc, c) for k, ls, cs in claims for loc, c in zip(ls, cs)]
+    first_bucket = len(items)
+    items += [((-c, 1, pos), loc, c) for pos, (loc, c) in enumerate(zip(bucket_locs, bucket_cids))]
+    order = sorted(range(len(items)), key=lambda t: items[t][0])
+    where = [0] * len(bucket_locs)
+    for new, t in enumerate(order):
+        if t >= first_bucket:
+            where[t - first_bucket] = new
+    return [items[t][1] for t in order], [items[t][2] for t in order], where
 
 
 # Deep lazy map() chains recurse in C as they are consumed: materialise every so often.

@@ -178,6 +178,74 @@ def test_compile_step_caches_one_program_per_shape():
         compile_step(lambda x: 3.0, w)([1.0])
 
 
+# --- dense blocks: an engine.dot row read by many nodes (a layer over a batch) -------------
+# compile_graph takes such a row's edges as whole columns and merges them with the row's
+# other uses (an L2 term, a term built mid-batch, the same weight twice): each way must give
+# backward()'s order of additions, bit for bit.
+
+def _dense_loss(ps, kind, X):
+    """A 4-3 layer over len(X) samples (rows read >= 16 times), then per-kind extras."""
+    W = [list(ps[i * 4:(i + 1) * 4]) for i in range(3)]
+    if kind == "duplicate":  # the same weight twice in one row
+        W[1][2] = W[1][0]
+    terms = []
+    for s, x in enumerate(X):
+        z = [engine.dot(w, x + [1.0]) for w in W]
+        if kind == "duplicate":  # row 1's first weight on both sides of one dot
+            z[1] = engine.dot(W[1], [W[1][0]] + x[1:] + [1.0])
+        h = [t.relu() for t in z]
+        if kind == "hidden":  # the hidden row h is itself a dense a-row (17 nodes read it), and
+            # h0 ** 0.0 gets an inf gradient: inf * 0 where PyTorch masks pow's d/da (exponent 0),
+            # an edge that sits after h0's dense edges
+            outs = [engine.dot(h, [c * 0.1 - 0.8, 0.5, c * -0.05]) for c in range(17)]
+            terms += outs + [(h[0] ** 0.0) * 1e308 * 10.0]
+        else:
+            terms.append(engine.dot(h, [0.7, -1.2, 0.4]) * (1.0 + s))
+        if kind == "interleave" and s == len(X) // 2:  # a consumer of W[0][0] between the block's nodes
+            terms.append(W[0][0] * W[2][1] - W[0][0].tanh() + (W[0][0] ** 0.0) * 1e308 * 10.0)  # masked, as above
+    loss = engine.sum(terms)
+    if kind in ("l2", "duplicate", "interleave"):
+        loss = loss + engine.dot(list(ps), list(ps)) * 1e-3 + sum(p * p for p in ps[:3]) * 0.5
+    return loss
+
+
+@pytest.mark.parametrize("kind", ["plain", "l2", "duplicate", "interleave", "hidden"])
+def test_dense_blocks_replay_bit_for_bit(kind):
+    rng = random.Random(kind)
+    X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(20)]
+
+    def fn(*ps):
+        return _dense_loss(ps, kind, X)
+
+    w0 = [rng.uniform(-1, 1) for _ in range(12)]
+    news = [[rng.uniform(-1.5, 1.5) for _ in range(12)] for _ in range(4)]
+    news.append([math.inf] + w0[1:])  # inf * 0 where relu masks: the gathers' masked path
+    assert_replay_matches(fn, w0, news)
+    xs = [Value(v) for v in w0]
+    assert compile_graph(fn(*xs), xs)._prog.dense  # the rows were taken as dense blocks
+
+
+def test_dense_block_with_inputs_fed_per_call():
+    rng = random.Random(7)
+    ws = [Value(rng.uniform(-1, 1)) for _ in range(8)]
+    xs = [[Value(rng.uniform(-1, 1)) for _ in range(4)] for _ in range(18)]
+    rows = [ws[:4], ws[4:]]
+    loss = engine.sum([engine.dot(r, x).tanh() for x in xs for r in rows]) + engine.dot(ws, ws)
+    f = compile_graph(loss, ws, inputs=[v for x in xs for v in x])
+    for _ in range(3):
+        new_w = [rng.uniform(-1, 1) for _ in ws]
+        new_x = [rng.uniform(-1, 1) for _ in range(72)]
+        for v, a in zip(ws, new_w):
+            v.data, v.grad = a, 0.0
+        for v, a in zip([v for x in xs for v in x], new_x):
+            v.data = a
+        fresh = engine.sum([engine.dot(r, x).tanh() for x in xs for r in rows]) + engine.dot(ws, ws)
+        fresh.backward()
+        out, grads = f.run(new_w, inputs=new_x)
+        assert out == fresh.data
+        assert list(grads) == [v.grad for v in ws]
+
+
 def test_a_100000_term_sum_and_dot_compile_and_replay():
     # the old code generator hit RecursionError past ~2,980 terms
     a = [Value(0.001 * i) for i in range(100_000)]
