@@ -214,9 +214,10 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     * ``restore_best``: with validation data, end with the weights of the epoch whose
       validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
-    * ``compile=True``: record each batch size's training step once and replay it
-      (``engine.compile_graph``, see ``nn/compiled.py``): built-in losses only, no
-      Dropout or BatchNorm; losses and gradients equal eager training's to rounding.
+    * ``compile=True``: record the training step once per chunk size (a batch runs in
+      chunks of up to 64 samples) and replay it (``engine.compile_graph``, see
+      ``nn/compiled.py``): built-in losses only, no Dropout or BatchNorm; losses and
+      gradients equal eager training's to rounding.
 
     History: ``epoch``, ``loss`` (mean batch loss incl. regularisation),
     ``accuracy`` (of the predictions made during the epoch, before each

@@ -52,6 +52,20 @@ def test_one_program_per_batch_size():
     assert sorted(steps.compiled) == [2, 16]
 
 
+def test_a_big_batch_replays_in_chunks_with_regularisation_once():
+    from nn.compiled import CHUNK, CompiledSteps
+    X, y = make_moons(2 * CHUNK + 22, seed=5)
+    (m0, h0), (m1, h1) = train(lambda: nn.MLP(2, [6, 1], seed=1), X, y, epochs=4, batch_size=0, loss="bce",
+                               l2=1e-3, l1=1e-3)
+    assert h1["loss"] == pytest.approx(h0["loss"], rel=1e-9) and h1["accuracy"] == h0["accuracy"]
+    for p, q in zip(m0.parameters(), m1.parameters()):
+        assert q.data == pytest.approx(p.data, rel=1e-9, abs=1e-12)
+    steps = CompiledSteps(nn.MLP(2, [6, 1], seed=1), "auto", 1, False, 1e-3, 0.0)
+    loss, outputs = steps(X, y)
+    assert sorted(steps.compiled) == [22, CHUNK] and len(outputs) == len(X)
+    assert steps.regularization is not None
+
+
 def test_what_cannot_be_replayed_is_refused():
     X, y = make_moons(20, seed=0)
     with pytest.raises(ValueError, match="cannot replay Dropout"):
