@@ -297,12 +297,14 @@ class _Program:
         kind = key[0]
         if kind == "unary":
             op = ops.OPS[key[1]]
-            xs = [self.slot[v._parents] for v, _ in members]
+            vs = list(map(itemgetter(0), members))
+            ps = list(map(attrgetter("_parents"), vs))
+            xs = list(map(self.slot.__getitem__, ps))
             step = _Map(op.float_forward, start, end, [_getter(xs)])
             loc = self._locals(op, 0, members, [_getter(xs)], start, end, step)
-            for (v, _), x, ls in zip(members, xs, loc):
-                self.edges[v] = ((v._parents,), (ls,))
-                self._mask(v, 0, op, (x,), 0)
+            self.edges.update(zip(vs, zip(zip(ps), zip(loc))))
+            if op.masks is not None and op.masks[0] is not None:
+                self.masks.update(zip(zip(vs, repeat(0)), zip(repeat(op), zip(xs), repeat(0))))
             return step
         if kind == "binary":
             op = ops.OPS[key[1]]
@@ -488,7 +490,8 @@ class _Program:
             p = ps[i]
             pid = ids.get(p, unread)
             if pid != unread:
-                j = BC[pid].index(ids[v])
+                bucket = BC[pid]
+                j = 0 if len(bucket) == 1 else bucket.index(ids[v])
                 if i:
                     j += sum(1 for q in ps[:i] if q is p)
                 masked_in[pid].append((j, info))
@@ -533,7 +536,7 @@ class _Program:
                 for m, vid, w in zip(range(len(members)), members, where):
                     for j, info in masked_in.get(vid, ()):
                         masked.append((m, j if w is None else w[j], info))
-            plain = [list(zip(ls, cs)) for ls, cs in zip(locs, consumers)] if masked else None
+            plain = (locs, consumers) if masked else None
             starts = [vid - n for vid in members] if key[2] else None
             self.backward.append(_Gather(start, start + len(members), cols, starts, masked, plain, k >= _WIDE))
         self.g_size = size
@@ -829,6 +832,8 @@ class _Gather:
     def __init__(self, start, end, cols, starts, masked, edges, rows) -> None:
         self.start, self.end, self.cols = start, end, cols
         self.starts = None if starts is None else _getter(starts)
+        # masked: [(member, edge index, mask info)]; edges: (local slots, consumer gradient
+        # slots) per member, read only when a sum comes out nan (see _masked)
         self.masked, self.edges, self.rows = masked, edges, rows
 
     def __call__(self, M, G, begin) -> None:
@@ -856,9 +861,9 @@ class _Gather:
         for m, j, info in self.masked:
             which[(m, j)] = info
         starts = None if self.starts is None else self.starts(begin)
-        for m, edges in enumerate(self.edges):
+        for m, (locs, consumers) in enumerate(zip(*self.edges)):
             g = 0.0 if starts is None else starts[m]
-            for j, (loc, c) in enumerate(edges):
+            for j, (loc, c) in enumerate(zip(locs, consumers)):
                 t = M[loc] * G[c]
                 info = which.get((m, j))
                 if t != t and info is not None and _mask_holds(M, info):
