@@ -229,7 +229,8 @@ class _Program:
         self.slot = {}            # node -> the slot of its value in M
         self.edges = {}           # node -> [(parent, slot of the local derivative)] in parent order
         self.masks = {}           # (node, parent index) -> (op, operand slots, input index): PyTorch's masks
-        self.dense = []           # (a row of Values, [(node, its b slots)] in forward order): engine.dot blocks
+        self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
+        #                           other side's slots)] in forward order), the row being a or b
         nodes = [v for v in order if v._parents is not None]
         self.n_nodes = len(nodes)
         self.n_params = len(params)
@@ -332,7 +333,7 @@ class _Program:
             # a layer's nodes share their weight rows and inputs: each distinct list is read once
             # per replay, and its slots are looked up once here (digits: 1,347 x 32 rows of 64)
             seen_a, seen_b, seen_mixed = {}, {}, {}
-            ua, ub, wa, wb = [], [], [], []
+            ua, ub, wa, wb, b_rows = [], [], [], [], []
             lo, hi = self.n_params, self.n_params + self.n_inputs
             a_inputs, b_inputs = [], []  # per distinct a or b: its Values are all inputs (gradients not computed)
             rows = []  # the distinct a's, as Values
@@ -358,27 +359,37 @@ class _Program:
                         j = seen_b[pb] = len(ub)
                 if j == len(ub):
                     ub.append(b)
+                    b_rows.append(pb)
                     b_inputs.append(not m or (lo <= min(b[:m]) and max(b[:m]) < hi))
                 wa.append(i)
                 wb.append(j)
             # An a read by many nodes (a weight row, across a batch) is a dense block: backward
-            # takes its edges as whole columns (_Program.dense) instead of one by one.
-            uses = Counter(wa)
-            dense = {i: [] for i, c in uses.items() if c >= _WIDE and not a_inputs[i]}
+            # takes its edges as whole columns (_Program.dense) instead of one by one.  So is a b
+            # read by many (a sample's input row, across a layer's neurons), for the nodes whose
+            # a-side edges are not in buckets (else one node's a-then-b order would need a merge).
+            dense_a = {i: [] for i, c in Counter(wa).items() if c >= _WIDE and not a_inputs[i]}
+            dense_b = {j: [] for j, c in Counter(wb).items() if c >= _WIDE and not b_inputs[j]}
             for (v, (pa, pb)), i, j in zip(members, wa, wb):
                 # d/da_i = b_i, then d/db_j = a_j; edges to inputs are left out: nothing reads them
                 a_edges = not a_inputs[i]
-                if a_edges and i in dense:
-                    dense[i].append((v, ub[j]))
+                if a_edges and i in dense_a:
+                    dense_a[i].append((v, ub[j]))
                     a_edges = False
-                if b_inputs[j]:
+                b_edges = not b_inputs[j]
+                if b_edges and not a_edges and j in dense_b:
+                    dense_b[j].append((v, ua[i]))
+                    b_edges = False
+                if not b_edges:
                     edges[v] = (pa, ub[j]) if a_edges else ((), ())
                 elif a_edges:
                     edges[v] = (v._parents, ub[j] + ua[i][:len(pb)])
                 else:
                     edges[v] = (pb, ua[i][:len(pb)])
-            for i, used in dense.items():
-                self.dense.append((rows[i], used))
+            for i, used in dense_a.items():
+                self.dense.append((rows[i], 0, used))
+            for j, used in dense_b.items():
+                if used:  # b's Values are parents n.. of each node (n = len(b), numbers included)
+                    self.dense.append((b_rows[j], len(ub[j]), used))
             return _Dots(start, end, ua, wa, ub, wb)
         # sums of terms added one at a time: (x, w) pairs
         starts, xs, ws = [], [], []
@@ -470,18 +481,18 @@ class _Program:
         del consumers, parents, pids, locs, cids
         # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
-        claims = defaultdict(list)  # parent id -> [(position in its row, locals, consumer ids)]
+        claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
         columns = {}
-        for row, used in self.dense:
-            key = tuple(id(b) for _, b in used)
+        for row, first, used in self.dense:
+            key = tuple(id(other) for _, other in used)
             cols = columns.get(key)
-            if cols is None:  # the same b's in the same order (every row of a layer): shared columns
-                cols = columns[key] = list(zip(*[b for _, b in reversed(used)]))
+            if cols is None:  # the same other sides in the same order (a layer's rows): shared columns
+                cols = columns[key] = list(zip(*[other for _, other in reversed(used)]))
             cids = [ids[v] for v, _ in reversed(used)]
             for k, p in enumerate(row):
                 pid = ids.get(p, unread)
                 if pid != unread:
-                    claims[pid].append((k, cols[k], cids))
+                    claims[pid].append((first + k, cols[k], cids))
         # masked edges: where each sits in its parent's bucket (a consumer's edges to one
         # parent are adjacent there, in operand order)
         masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
@@ -722,7 +733,9 @@ def _merge_claims(claims, bucket_locs, bucket_cids):
     Returns (locals, consumer ids, where each bucket edge went, or None if nowhere moved).
     Each part runs from the root down; parts whose consumers do not interleave are joined
     whole (a weight's L2 term comes before its layer's nodes), others are merged edge by
-    edge: by consumer, then operand order (a dot node's a-side edges come before its b-side).
+    edge: by consumer, then operand order.  A consumer's bucket edges to the parent come
+    after its dense ones: a dot node with a dense side has its a-side edges in a bucket
+    only if its b-side is not dense (see the "sum" group in _forward_group).
     """
     parts = [(cids[0], cids[-1], ls, cids, False) for _, ls, cids in claims]
     if bucket_locs:

@@ -225,6 +225,31 @@ def test_dense_blocks_replay_bit_for_bit(kind):
     assert compile_graph(fn(*xs), xs)._prog.dense  # the rows were taken as dense blocks
 
 
+
+@pytest.mark.parametrize("samples", [20, 10])
+def test_dense_input_rows_of_a_second_layer_replay_bit_for_bit(samples):
+    """h + [1.0], read by 17 neurons, is a dense b-side when the neurons' weight rows are dense too (20
+    samples read them) and stays edge by edge when they are not (10); h[1] also feeds a masked pow."""
+    rng = random.Random(samples)
+    X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(samples)]
+
+    def fn(*ps):
+        W = [list(ps[i * 4:(i + 1) * 4]) for i in range(3)]
+        V = [list(ps[12 + o * 4:12 + (o + 1) * 4]) for o in range(17)]
+        terms = []
+        for x in X:
+            h = [engine.dot(w, x + [1.0]).relu() for w in W]
+            terms += [engine.dot(v, h + [1.0]).tanh() for v in V]
+            terms.append((h[1] ** 0.0) * 1e308 * 10.0)
+        return engine.sum(terms) + engine.dot(list(ps), list(ps)) * 1e-3
+
+    w0 = [rng.uniform(-1, 1) for _ in range(80)]
+    news = [[rng.uniform(-1.5, 1.5) for _ in range(80)] for _ in range(3)]
+    assert_replay_matches(fn, w0, news)
+    xs = [Value(v) for v in w0]
+    firsts = {first for _, first, _ in compile_graph(fn(*xs), xs)._prog.dense}
+    assert firsts == ({0, 4} if samples == 20 else set())  # 4: b-side blocks (after a's 4 weights)
+
 def test_dense_block_with_inputs_fed_per_call():
     rng = random.Random(7)
     ws = [Value(rng.uniform(-1, 1)) for _ in range(8)]
