@@ -57,7 +57,7 @@ def digits_run(mode: str, epochs: int) -> None:
                   optimizer="adam", lr=0.01, verbose=0, callback=lambda e, r: ends.append(time.perf_counter()))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     times = [b - a for a, b in zip(ends, ends[1:])]
-    print(times[0], statistics.median(times[1:]), hist["loss"][-1], rss)
+    print(times[0], statistics.median(times[1:] or times), hist["loss"][-1], rss)
 
 
 def digits(epochs: int = 6) -> None:

@@ -208,6 +208,7 @@ def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], 
         if v not in prog.slot:
             raise ValueError(f"compile_graph: watch[{i}] is not a node of root's graph")
     prog.watch = [prog.slot[v] for v in watch]
+    prog.release_graph()
     return Compiled(params, inputs, prog.n_nodes, prog, t0)
 
 
@@ -227,7 +228,10 @@ class _Program:
         self.M_init = []          # the numbers a replay starts from (constants stay, the rest is written)
         self._consts = {}         # a constant (repr for 0.0, -0.0, nan: each its own) -> its slot
         self.slot = {}            # node -> the slot of its value in M
-        self.edges = {}           # node -> [(parent, slot of the local derivative)] in parent order
+        # node -> (parents, slots of their local derivatives): the edges backward reads, in operand
+        # order.  engine.dot nodes leave out edges to inputs and dense blocks' edges, so a position
+        # there is the parent's index only for nodes that can carry masks (unary ops, pow: never dot).
+        self.edges = {}
         self.masks = {}           # (node, parent index) -> (op, operand slots, input index): PyTorch's masks
         self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
         #                           other side's slots)] in forward order), the row being a or b
@@ -242,6 +246,11 @@ class _Program:
         self._build_forward(nodes)
         self.out_slot = self.slot[root]
         self._build_backward(root, nodes, params)
+
+    def release_graph(self) -> None:
+        """Drop what only building needed: the maps from nodes, so a Compiled keeps no graph alive."""
+        self.dense_blocks = [(first, len(row), len(used)) for row, first, used in self.dense]
+        del self.slot, self.edges, self.masks, self.level, self.dense, self._consts
 
     # -- slots ---------------------------------------------------------------------
     def _new_slot(self, x: float = 0.0) -> int:
@@ -333,6 +342,7 @@ class _Program:
             # a layer's nodes share their weight rows and inputs: each distinct list is read once
             # per replay, and its slots are looked up once here (digits: 1,347 x 32 rows of 64)
             seen_a, seen_b, seen_mixed = {}, {}, {}
+            # ua, ub: the distinct a and b slot lists; wa, wb: which of them each node reads
             ua, ub, wa, wb, b_rows = [], [], [], [], []
             lo, hi = self.n_params, self.n_params + self.n_inputs
             a_inputs, b_inputs = [], []  # per distinct a or b: its Values are all inputs (gradients not computed)
@@ -462,8 +472,9 @@ class _Program:
         # Ids: nodes 0..n-1 (forward order), then params; inputs' gradients are not computed,
         # so their edges all land in one extra bucket, never read.  Bucket i holds node i's
         # incoming edges in backward()'s order (consumers from the root down, each one's
-        # parents in operand order): local slots in L[i], consumer ids in C[i].  The per-edge
-        # work is C-level map()s; Python runs once per node (W1: ~62k edges, 6,805 nodes).
+        # parents in operand order): local slots in in_locs[i], consumer ids in in_cids[i].
+        # The per-edge work is C-level map()s; Python runs once per node (W1: 6,805 nodes,
+        # 5.9k edges in buckets, 59k in dense blocks).
         n, n_params = len(nodes), len(params)
         unread = n + n_params
         ids = dict(zip(nodes, range(n)))
@@ -474,10 +485,10 @@ class _Program:
         pids = list(map(ids.get, chain.from_iterable(parents), repeat(unread)))
         locs = chain.from_iterable(map(itemgetter(1), consumers))
         cids = chain.from_iterable(map(repeat, range(n - 1, -1, -1), map(len, parents)))
-        BL = [[] for _ in range(unread + 1)]
-        BC = [[] for _ in range(unread + 1)]
-        deque(map(list.append, map(BL.__getitem__, pids), locs), 0)
-        deque(map(list.append, map(BC.__getitem__, pids), cids), 0)
+        in_locs = [[] for _ in range(unread + 1)]
+        in_cids = [[] for _ in range(unread + 1)]
+        deque(map(list.append, map(in_locs.__getitem__, pids), locs), 0)
+        deque(map(list.append, map(in_cids.__getitem__, pids), cids), 0)
         del consumers, parents, pids, locs, cids
         # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
@@ -496,13 +507,20 @@ class _Program:
         # masked edges: where each sits in its parent's bucket (a consumer's edges to one
         # parent are adjacent there, in operand order)
         masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
+        first_in = {}  # parent id -> {consumer id: its first index in the parent's bucket}
         for (v, i), info in self.masks.items():
             ps = edges[v][0]
             p = ps[i]
             pid = ids.get(p, unread)
             if pid != unread:
-                bucket = BC[pid]
-                j = 0 if len(bucket) == 1 else bucket.index(ids[v])
+                bucket = in_cids[pid]
+                if len(bucket) == 1:
+                    j = 0
+                else:  # one pass per parent (a Value read by 20,000 relus: not one search each)
+                    where = first_in.get(pid)
+                    if where is None:
+                        where = first_in[pid] = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1)))
+                    j = where[ids[v]]
                 if i:
                     j += sum(1 for q in ps[:i] if q is p)
                 masked_in[pid].append((j, info))
@@ -511,12 +529,12 @@ class _Program:
         top = n + 1
         for v, vid in zip(nodes, range(n)):
             if v is not root:
-                k = len(BL[vid])
+                k = len(in_locs[vid])
                 if vid in claims:
                     k += sum(len(c[2]) for c in claims[vid])
                 groups[(top - level[v], k, 0)].append(vid)
         for pid in range(n, unread):
-            k = len(BL[pid])
+            k = len(in_locs[pid])
             if pid in claims:
                 k += sum(len(c[2]) for c in claims[pid])
             if k:
@@ -532,11 +550,11 @@ class _Program:
             deque(map(gidx.__setitem__, members, range(start, size)), 0)
             k = key[1]
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
-                locs = list(map(BL.__getitem__, members))
-                consumers = list(map(list, map(map, repeat(g_of), map(BC.__getitem__, members))))
+                locs = list(map(in_locs.__getitem__, members))
+                consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
                 where = repeat(None)
             else:
-                locs, consumers, where = _claimed_edges(members, claims, BL, BC, g_of, g_lists)
+                locs, consumers, where = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
             else:           # few: the j-th edges of all the nodes are one column
@@ -702,16 +720,16 @@ def _unique_getters(lists):
     return [_getter(x) for x in seen], which
 
 
-def _claimed_edges(members, claims, BL, BC, g_of, g_lists):
+def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
     """(locals, consumer gradient slots, where each bucket edge went) per member, dense claims merged in."""
     locs, consumers, where = [], [], []
     for vid in members:
         cl = claims.get(vid)
         if cl is None:
-            locs.append(BL[vid])
-            consumers.append(list(map(g_of, BC[vid])))
+            locs.append(in_locs[vid])
+            consumers.append(list(map(g_of, in_cids[vid])))
             where.append(None)
-        elif len(cl) == 1 and not BL[vid]:  # a weight read by its layer alone
+        elif len(cl) == 1 and not in_locs[vid]:  # a weight read by its layer alone
             _, ls, cids = cl[0]
             gs = g_lists.get(id(cids))
             if gs is None:  # one list per row, shared by the row's Values
@@ -720,7 +738,7 @@ def _claimed_edges(members, claims, BL, BC, g_of, g_lists):
             consumers.append(gs)
             where.append(None)
         else:
-            ls, cids, w = _merge_claims(cl, BL[vid], BC[vid])
+            ls, cids, w = _merge_claims(cl, in_locs[vid], in_cids[vid])
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
             where.append(w)
@@ -730,7 +748,7 @@ def _claimed_edges(members, claims, BL, BC, g_of, g_lists):
 def _merge_claims(claims, bucket_locs, bucket_cids):
     """A parent's incoming edges from its dense claims and its bucket, in backward()'s order.
 
-    Returns (locals, consumer ids, where each bucket edge went, or None if nowhere moved).
+    Returns (locals, consumer ids, where each bucket edge went: None when there are none).
     Each part runs from the root down; parts whose consumers do not interleave are joined
     whole (a weight's L2 term comes before its layer's nodes), others are merged edge by
     edge: by consumer, then operand order.  A consumer's bucket edges to the parent come
@@ -840,14 +858,14 @@ def _folds(iterables, starts):
 class _Gather:
     """Gradients of a group of nodes: start + local * consumer gradient over each node's incoming edges."""
 
-    __slots__ = ("start", "end", "cols", "starts", "masked", "edges", "rows")
+    __slots__ = ("start", "end", "cols", "starts", "masked", "plain", "rows")
 
-    def __init__(self, start, end, cols, starts, masked, edges, rows) -> None:
+    def __init__(self, start, end, cols, starts, masked, plain, rows) -> None:
         self.start, self.end, self.cols = start, end, cols
         self.starts = None if starts is None else _getter(starts)
-        # masked: [(member, edge index, mask info)]; edges: (local slots, consumer gradient
+        # masked: [(member, edge index, mask info)]; plain: (local slots, consumer gradient
         # slots) per member, read only when a sum comes out nan (see _masked)
-        self.masked, self.edges, self.rows = masked, edges, rows
+        self.masked, self.plain, self.rows = masked, plain, rows
 
     def __call__(self, M, G, begin) -> None:
         acc = repeat(0.0) if self.starts is None else self.starts(begin)
@@ -874,7 +892,7 @@ class _Gather:
         for m, j, info in self.masked:
             which[(m, j)] = info
         starts = None if self.starts is None else self.starts(begin)
-        for m, (locs, consumers) in enumerate(zip(*self.edges)):
+        for m, (locs, consumers) in enumerate(zip(*self.plain)):
             g = 0.0 if starts is None else starts[m]
             for j, (loc, c) in enumerate(zip(locs, consumers)):
                 t = M[loc] * G[c]

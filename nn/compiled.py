@@ -1,6 +1,7 @@
 """Training steps compiled once per batch shape and replayed: ``fit(..., compile=True)``.
 
-A batch is replayed in chunks of up to ``CHUNK`` samples.  Each chunk size
+A batch is replayed in chunks of up to ``CHUNK`` samples (a model with a
+module nn does not know to be per-sample is compiled for the whole batch).  Each chunk size
 records ``loss(model(chunk), targets) * scale`` once, with the chunk's
 numbers, targets and ``scale`` (1 / batch size) as *inputs* of the graph
 (leaf Values fed per call), compiles it with ``engine.compile_graph`` and
@@ -27,7 +28,8 @@ from typing import List, Optional
 from engine import Value, compile_graph, dot, enable_grad, gc_paused
 from engine import sum as vsum
 
-from .layers import BatchNorm, Dropout
+from .layers import MLP, Activation, BatchNorm, Dropout, Layer, Neuron, Sequential
+from .module import Module
 from .losses import l1_regularization, l2_regularization
 
 
@@ -111,6 +113,18 @@ def losses_for(loss, nout: int, regression: bool) -> tuple:
     return one_hot, (_cross_entropy if name == "cross_entropy" else _multi_margin)
 
 
+# Modules whose output for a sample depends on that sample alone: a batch of them can be
+# replayed in chunks.  Any other forward_batch (a custom one may use batch statistics) is
+# compiled for the whole batch, so it trains exactly as eager.
+_PER_SAMPLE = (MLP, Sequential, Layer, Neuron, Activation, Dropout)
+
+
+def per_sample(model) -> bool:
+    """True when every module of ``model`` computes each sample from that sample alone."""
+    return all(type(m) in _PER_SAMPLE or type(m).forward_batch is Module.forward_batch
+               for _, m in model.named_modules())
+
+
 # Samples per compiled program.  Compiling grows with the chunk, a replay's fixed cost hardly:
 # digits' full batch of 1,347 compiles in 0.1-0.4 s instead of 3.2-3.6 s at once, peaks at
 # 147 MB instead of 505 MB, and replays as fast (0.28-0.29 s, min of 8 interleaved calls).
@@ -130,6 +144,7 @@ class CompiledSteps:
         self.encode, self.loss = losses_for(loss, nout, regression)
         self.l2, self.l1 = l2, l1
         self.compiled = {}  # chunk size -> Compiled
+        self.chunk = CHUNK if per_sample(model) else None  # None: the whole batch is one chunk
         self.regularization = None  # the L2/L1 terms' Compiled (params only), once built
 
     def _build(self, n: int, width: int):
@@ -153,10 +168,11 @@ class CompiledSteps:
 
     def __call__(self, xb: List[list], yb: list) -> tuple:
         n = len(xb)
+        size = self.chunk or n
         loss = 0.0
         outputs = []
-        for start in range(0, n, CHUNK):
-            xc, yc = xb[start:start + CHUNK], yb[start:start + CHUNK]
+        for start in range(0, n, size):
+            xc, yc = xb[start:start + size], yb[start:start + size]
             m = len(xc)
             c = self.compiled.get(m)
             if c is None:

@@ -66,6 +66,31 @@ def test_a_big_batch_replays_in_chunks_with_regularisation_once():
     assert steps.regularization is not None
 
 
+def test_a_model_that_mixes_samples_is_compiled_for_the_whole_batch():
+    from engine import sum as vsum
+    from nn.compiled import CompiledSteps
+
+    class Centered(nn.Module):  # subtracts the batch mean: a chunk's mean would train differently
+        def __init__(self):
+            super().__init__()
+            self.mlp = nn.MLP(2, [6, 1], seed=1)
+
+        def forward(self, x):
+            return self.mlp(x)
+
+        def forward_batch(self, xs):
+            outs = self.mlp.forward_batch(xs)
+            mean = vsum(outs) * (1.0 / len(outs))
+            return [o - mean for o in outs]
+
+    X, y = make_moons(100, seed=0)
+    (m0, h0), (m1, h1) = train(Centered, X, y, epochs=3, batch_size=0, loss="bce")
+    assert h1["loss"] == pytest.approx(h0["loss"], rel=1e-12)
+    steps = CompiledSteps(Centered(), "auto", 1, False, 0.0, 0.0)
+    steps(X, y)
+    assert sorted(steps.compiled) == [100]
+
+
 def test_what_cannot_be_replayed_is_refused():
     X, y = make_moons(20, seed=0)
     with pytest.raises(ValueError, match="cannot replay Dropout"):

@@ -222,7 +222,7 @@ def test_dense_blocks_replay_bit_for_bit(kind):
     news.append([math.inf] + w0[1:])  # inf * 0 where relu masks: the gathers' masked path
     assert_replay_matches(fn, w0, news)
     xs = [Value(v) for v in w0]
-    assert compile_graph(fn(*xs), xs)._prog.dense  # the rows were taken as dense blocks
+    assert compile_graph(fn(*xs), xs)._prog.dense_blocks  # the rows were taken as dense blocks
 
 
 
@@ -247,8 +247,33 @@ def test_dense_input_rows_of_a_second_layer_replay_bit_for_bit(samples):
     news = [[rng.uniform(-1.5, 1.5) for _ in range(80)] for _ in range(3)]
     assert_replay_matches(fn, w0, news)
     xs = [Value(v) for v in w0]
-    firsts = {first for _, first, _ in compile_graph(fn(*xs), xs)._prog.dense}
+    firsts = {first for first, _, _ in compile_graph(fn(*xs), xs)._prog.dense_blocks}
     assert firsts == ({0, 4} if samples == 20 else set())  # 4: b-side blocks (after a's 4 weights)
+
+
+def test_masked_edges_into_a_value_read_by_many_nodes():
+    """sigma is read by 30 pow nodes, each with a mask (exponent 0 where d/da is masked): each masked
+    edge is found in sigma's list of 30 incoming edges; mu ** mu's masked edge is the first of two."""
+    def fn(mu, sigma):
+        terms = []
+        for i in range(30):
+            x = 0.1 * i - 1.0
+            terms.append((x - mu) * (sigma ** 2.0) + (sigma ** 0.0) * 1e308 * (10.0 if i % 3 else 0.5))
+        return engine.sum(terms) + mu ** mu  # mu twice in one node, masked as the base (nan local at 0)
+
+    assert_replay_matches(fn, [0.1, 1.3], [[0.5, -2.0], [0.0, 0.0], [math.inf, 1.0], [1.0, math.inf]])
+
+
+@pytest.mark.skipif(not hasattr(__import__("sys"), "getrefcount"), reason="reference counts are CPython's")
+def test_a_compiled_program_keeps_no_node_of_the_graph_alive():
+    import sys
+    w = [Value(0.5), Value(-1.0)]
+    h = engine.dot(w, [2.0, 3.0])
+    loss = h.relu() + engine.dot(w, w)
+    before = sys.getrefcount(h)
+    f = compile_graph(loss, w, watch=[h])
+    assert sys.getrefcount(h) == before  # the maps from nodes to slots are gone after compiling
+    assert f.run([1.0, 1.0])[0] == 7.0 and f.watched == [5.0]
 
 def test_dense_block_with_inputs_fed_per_call():
     rng = random.Random(7)
