@@ -337,7 +337,7 @@ class _Program:
             return self._terms_group(members, start)
         if kind == "sum":  # engine.dot's fast path: sum(map(mul, a, b)), a all Values, b Values then numbers
             get = self.slot.__getitem__
-            const = self._const
+            const, consts_get = self._const, self._consts.get
             edges = self.edges
             # a layer's nodes share their weight rows and inputs: each distinct list is read once
             # per replay, and its slots are looked up once here (digits: 1,347 x 32 rows of 64)
@@ -359,7 +359,8 @@ class _Program:
                     a_inputs.append(lo <= min(a) and max(a) < hi)
                 if m < n:  # b ends in numbers: keyed by slots (a -0.0 or a nan is a constant of its own)
                     b = list(map(get, pb))
-                    b += map(const, local[m:n])
+                    cs = list(map(consts_get, local[m:n]))  # known nonzero numbers: their slots, in C
+                    b += map(const, local[m:n]) if None in cs else cs
                     j = seen_mixed.setdefault(tuple(b), len(ub))
                 else:
                     j = seen_b.get(pb)
@@ -493,17 +494,20 @@ class _Program:
         # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
         claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
+        claimed = defaultdict(int)  # parent id -> how many edges its claims hold
         columns = {}
         for row, first, used in self.dense:
-            key = tuple(id(other) for _, other in used)
+            others = list(map(itemgetter(1), reversed(used)))
+            key = tuple(map(id, others))
             cols = columns.get(key)
             if cols is None:  # the same other sides in the same order (a layer's rows): shared columns
-                cols = columns[key] = list(zip(*[other for _, other in reversed(used)]))
-            cids = [ids[v] for v, _ in reversed(used)]
+                cols = columns[key] = list(zip(*others))
+            cids = list(map(ids.__getitem__, map(itemgetter(0), reversed(used))))
             for k, p in enumerate(row):
                 pid = ids.get(p, unread)
                 if pid != unread:
                     claims[pid].append((first + k, cols[k], cids))
+                    claimed[pid] += len(cids)
         # masked edges: where each sits in its parent's bucket (a consumer's edges to one
         # parent are adjacent there, in operand order)
         masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
@@ -527,16 +531,15 @@ class _Program:
         level = self.level
         groups = defaultdict(list)
         top = n + 1
-        for v, vid in zip(nodes, range(n)):
-            if v is not root:
-                k = len(in_locs[vid])
-                if vid in claims:
-                    k += sum(len(c[2]) for c in claims[vid])
+        counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
+        for pid, c in claimed.items():
+            counts[pid] += c
+        root_id = ids[root]
+        for v, vid, k in zip(nodes, range(n), counts):
+            if vid != root_id:
                 groups[(top - level[v], k, 0)].append(vid)
         for pid in range(n, unread):
-            k = len(in_locs[pid])
-            if pid in claims:
-                k += sum(len(c[2]) for c in claims[pid])
+            k = counts[pid]
             if k:
                 groups[(top, k, 1)].append(pid)
         gidx = [None] * unread
