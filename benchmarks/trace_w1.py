@@ -87,6 +87,8 @@ def main() -> None:
     saved = best["chainrule"] - best["chainrule_traced"]
     print(f"traced speed-up over chainrule: {best['chainrule'] / best['chainrule_traced']:.1f}x; "
           f"compile pays off after ~{ct['compiled'].compile_seconds / saved:.0f} steps")
+    print(f"compiling (once, at setup, on fresh memory) = {ct['compiled'].compile_seconds / best['chainrule']:.1f} "
+          f"eager steps (target <= 3; `instructions.py --cases W1,W1-compile` counts it noise-free)")
 
 
 if __name__ == "__main__":

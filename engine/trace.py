@@ -250,7 +250,8 @@ class _Program:
     def release_graph(self) -> None:
         """Drop what only building needed: the maps from nodes, so a Compiled keeps no graph alive."""
         self.dense_blocks = [(first, len(row), len(used)) for row, first, used in self.dense]
-        del self.slot, self.edges, self.masks, self.level, self.dense, self._consts
+        for name in ("slot", "edges", "masks", "level", "dense", "_consts"):
+            self.__dict__.pop(name, None)
 
     # -- slots ---------------------------------------------------------------------
     def _new_slot(self, x: float = 0.0) -> int:
@@ -528,6 +529,7 @@ class _Program:
                 if i:
                     j += sum(1 for q in ps[:i] if q is p)
                 masked_in[pid].append((j, info))
+        del self.edges, self.masks, edges  # read no more: freed before the groups are built (peak memory)
         level = self.level
         groups = defaultdict(list)
         top = n + 1
