@@ -58,13 +58,13 @@ def backward(root, gradient: float) -> None:
         root, g = _root_run(root, g)
         if root is None:  # the whole graph was one chain
             return
-    order = _walk([root], [], [])
+    order = _walk(root)
     root.grad = g  # the walk listed it at 0.0; its gradient is g
     _loop(order)
 
 
-def _walk(stack: list, order: list, run: list) -> list:
-    """The non-leaf nodes below those in ``stack``, each after its inputs, into ``order``.
+def _walk(root) -> list:
+    """The non-leaf nodes below ``root`` (root included), each after its inputs.
 
     The reference's topological order without the leaves; every listed node
     ends at 0.0, its reset gradient.  The marks are this call's own objects
@@ -74,6 +74,7 @@ def _walk(stack: list, order: list, run: list) -> list:
     """
     listed = float("0")  # a fresh float object per call, never a cached constant
     entered = float("0")
+    stack, order, run = [root], [], []
     push = stack.append
     append = order.append
     add = run.append

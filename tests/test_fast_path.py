@@ -36,7 +36,7 @@ def grads_after(build, how: str, gradient: float, times: int = 1) -> list:
         elif how == "reference":
             autograd.backward_reference(y, gradient)
         else:  # the general walk of fastpath with none of the root shortcuts
-            order = fastpath._walk([y], [], [])
+            order = fastpath._walk(y)
             y.grad = 0.0 + gradient
             fastpath._loop(order)
     return [bits(v.grad) for v in list(leaves) + engine.topological_order(y)]
@@ -161,7 +161,7 @@ def test_marks_left_by_an_abandoned_walk_do_not_mislead_the_next_backward():
     y = h * h + engine.dot([h, x], [x, w]) + (h * w).relu()
     want = grad(y, [x, w])
     for _ in range(2):
-        order = fastpath._walk([y], [], [])
+        order = fastpath._walk(y)
         assert len(order) == len(engine.topological_order(y)) - 2  # every non-leaf was marked listed
         x.grad = w.grad = 0.0
         y.backward()
