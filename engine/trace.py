@@ -347,7 +347,7 @@ class _Program:
             ua, ub, wa, wb, b_rows = [], [], [], [], []
             lo, hi = self.n_params, self.n_params + self.n_inputs
             a_inputs, b_inputs = [], []  # per distinct a or b: its Values are all inputs (gradients not computed)
-            rows = []  # the distinct a's, as Values
+            a_rows = []  # the distinct a's, as Values (b_rows: the b's)
             for v, (pa, pb) in members:
                 n, local = v._ctx, v._local
                 m = len(pb)
@@ -356,7 +356,7 @@ class _Program:
                     i = seen_a[pa] = len(ua)
                     a = list(map(get, pa))
                     ua.append(a)
-                    rows.append(pa)
+                    a_rows.append(pa)
                     a_inputs.append(lo <= min(a) and max(a) < hi)
                 if m < n:  # b ends in numbers: keyed by slots (a -0.0 or a nan is a constant of its own)
                     b = list(map(get, pb))
@@ -398,7 +398,7 @@ class _Program:
                 else:
                     edges[v] = (pb, ua[i][:len(pb)])
             for i, used in dense_a.items():
-                self.dense.append((rows[i], 0, used))
+                self.dense.append((a_rows[i], 0, used))
             for j, used in dense_b.items():
                 if used:  # b's Values are parents n.. of each node (n = len(b), numbers included)
                     self.dense.append((b_rows[j], len(ub[j]), used))
@@ -522,10 +522,10 @@ class _Program:
                 if len(bucket) == 1:
                     j = 0
                 else:  # one pass per parent (a Value read by 20,000 relus: not one search each)
-                    where = first_in.get(pid)
-                    if where is None:
-                        where = first_in[pid] = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1)))
-                    j = where[ids[v]]
+                    first = first_in.get(pid)
+                    if first is None:
+                        first = first_in[pid] = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1)))
+                    j = first[ids[v]]
                 if i:
                     j += sum(1 for q in ps[:i] if q is p)
                 masked_in[pid].append((j, info))
@@ -545,7 +545,7 @@ class _Program:
             if k:
                 groups[(top, k, 1)].append(pid)
         gidx = [None] * unread
-        gidx[ids[root]] = 0
+        gidx[root_id] = 0
         g_of = gidx.__getitem__
         g_lists = {}  # id of a claim's consumer ids -> their gradient slots (shared by a row's Values)
         size = 1
