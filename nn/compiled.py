@@ -1,13 +1,14 @@
 """Training steps compiled once per batch shape and replayed: ``fit(..., compile=True)``.
 
 A batch is replayed in chunks of up to ``CHUNK`` samples (a model with a
-module nn does not know to be per-sample is compiled for the whole batch).  Each chunk size
-records ``loss(model(chunk), targets) * scale`` once, with the chunk's
-numbers, targets and ``scale`` (1 / batch size) as *inputs* of the graph
-(leaf Values fed per call), compiles it with ``engine.compile_graph`` and
-replays it for every later chunk of that size, adding into the parameters'
-``.grad``; L2/L1 terms are one more small program.  Compiling costs the
-chunk, not the batch.  The graph must not depend on the data:
+module nn does not know to be per-sample is compiled for the whole batch).
+Each chunk size records ``loss(model(chunk), targets) * scale`` once, with
+the chunk's numbers, targets and ``scale`` (1 / batch size) as *inputs* of
+the graph (leaf Values fed per call), compiles it with
+``engine.compile_graph`` and replays it for every later chunk of that size,
+adding into the parameters' ``.grad``; L2/L1 terms are one more small
+program.  Compiling costs the chunk, not the batch.  The graph must not
+depend on the data:
 
 * targets enter as numbers, not as indices (a class label becomes a one-hot
   row); the losses are written without data-dependent branches (relu and
@@ -145,7 +146,8 @@ class CompiledSteps:
         self.l2, self.l1 = l2, l1
         self.compiled = {}  # chunk size -> Compiled
         self.chunk = CHUNK if per_sample(model) else None  # None: the whole batch is one chunk
-        self.regularization = None  # the L2/L1 terms' Compiled (params only), once built
+        # the L2/L1 terms' own program (params only), replayed once per batch
+        self.regularization = self._build_regularization() if l2 or l1 else None
 
     def _build(self, n: int, width: int):
         xs = [[Value(0.0) for _ in range(width)] for _ in range(n)]
@@ -185,8 +187,6 @@ class CompiledSteps:
             w = c.watched
             k = len(w) // m
             outputs += [w[i * k:(i + 1) * k] if k > 1 else w[i] for i in range(m)]
-        if self.l2 or self.l1:
-            if self.regularization is None:
-                self.regularization = self._build_regularization()
+        if self.regularization is not None:
             loss += self.regularization.step()
         return loss, outputs
