@@ -35,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = {"W1": (1, 4), "W2": (1, 2), "W3": (1, 2), "W3-dot": (1, 3), "W3-fused": (1, 2),
          "W1-forward": (1, 4), "W1-nograd": (1, 4),  # W1's forward alone, recorded / under no_grad
          "W1-compile": (1, 3),  # engine.compile_graph of W1's recorded graph (compare with W1: one eager step)
-         "W5": (1, 3), "W5-fused": (1, 3), "W5-minimal": (1, 3)}  # the GPT step (w5.py): drop-in, fused(), baseline
+         "W5": (1, 3), "W5-fused": (1, 3), "W5-minimal": (1, 3),  # the GPT step (w5.py): drop-in, fused(), baseline
+         "W5-nn": (1, 3), "W5-compile": (1, 3)}  # nn blocks' step; compile_graph of its graph (in W5-nn steps)
 DEFAULT_CASES = "W1,W2,W3-dot"
 W2_STEPS = 100_000
 DEFAULT_ENGINES = "chainrule,chainrule_gcpaused,float_limit"
@@ -53,6 +54,18 @@ if case == "W1":
     for _ in range(reps):
         loss = None
         m.w1_zero_grad(s); loss = m.w1_forward(s); m.w1_backward(s, loss)
+elif case in ("W5-nn", "W5-compile"):
+    import gc, gpt_model as G, gpt_nn, engine
+    gc.disable()
+    model = gpt_nn.Model(G.init_params())
+    seq = G.tokens(G.NAME)
+    loss = model.loss(seq); loss.backward()  # warm-up
+    for _ in range(reps):
+        if case == "W5-nn":
+            loss = None
+            loss = model.loss(seq); loss.backward()
+        else:
+            engine.compile_graph(loss, model.flat())
 elif case.startswith("W5"):
     import contextlib, gc, gpt_model as G, engine
     gc.disable()
