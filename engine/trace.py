@@ -280,9 +280,13 @@ class _Program:
         get = level.get
         groups = defaultdict(list)  # (level, key) -> [(node, plan)], nodes of a level being independent
         part_level = {}  # engine.dot's a or b Values -> their deepest level: a layer's nodes share them
+        unary = {}  # op name -> its group key: _plan's answer for a unary node depends on the name alone
         for v in nodes:
-            key, plan = _plan(v)
-            if key is _SUM:
+            # engine.dot's fast path and unary ops (an MLP's nodes, nearly all) are planned here, inline
+            ps = v._parents  # first: seals an open fused node
+            ctx = v._ctx
+            if type(ctx) is int and v.op == "dot" and v._local is not CLOSURE:
+                key, plan = _SUM, (ps[:ctx], ps[ctx:])
                 lv = 0
                 for part in plan:
                     lp = part_level.get(part)
@@ -292,7 +296,13 @@ class _Program:
                         lv = lp
                 lv += 1
             else:
-                ps = v._parents
+                key = unary.get(v.op) if ctx is None and v._local is not CLOSURE else None
+                if key is None:
+                    key, plan = _plan(v)
+                    if key[0] == "unary" and ctx is None:
+                        unary[v.op] = key
+                else:
+                    plan = None
                 lv = 1 + (max(map(get, ps, repeat(0))) if type(ps) is tuple else get(ps, 0))
             level[v] = lv
             groups[(lv, key)].append((v, plan))
@@ -379,8 +389,8 @@ class _Program:
             # takes its edges as whole columns (_Program.dense) instead of one by one.  So is a b
             # read by many (a sample's input row, across a layer's neurons), for the nodes whose
             # a-side edges are not in buckets (else one node's a-then-b order would need a merge).
-            dense_a = {i: [] for i, c in Counter(wa).items() if c >= _WIDE and not a_inputs[i]}
-            dense_b = {j: [] for j, c in Counter(wb).items() if c >= _WIDE and not b_inputs[j]}
+            dense_a = {i: [] for i, c in Counter(wa).items() if c >= _DENSE and not a_inputs[i]}
+            dense_b = {j: [] for j, c in Counter(wb).items() if c >= _DENSE and not b_inputs[j]}
             for (v, (pa, pb)), i, j in zip(members, wa, wb):
                 # d/da_i = b_i, then d/db_j = a_j; edges to inputs are left out: nothing reads them
                 a_edges = not a_inputs[i]
@@ -494,8 +504,10 @@ class _Program:
         del consumers, parents, pids, locs, cids
         # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
+        # Per row, C-level passes: inputs' claims land in claims[unread], dropped after.
         claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
-        claimed = defaultdict(int)  # parent id -> how many edges its claims hold
+        counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
+        get_count = counts.__getitem__
         columns = {}
         for row, first, used in self.dense:
             others = list(map(itemgetter(1), reversed(used)))
@@ -504,11 +516,12 @@ class _Program:
             if cols is None:  # the same other sides in the same order (a layer's rows): shared columns
                 cols = columns[key] = list(zip(*others))
             cids = list(map(ids.__getitem__, map(itemgetter(0), reversed(used))))
-            for k, p in enumerate(row):
-                pid = ids.get(p, unread)
-                if pid != unread:
-                    claims[pid].append((first + k, cols[k], cids))
-                    claimed[pid] += len(cids)
+            pids = list(map(ids.get, row, repeat(unread)))
+            deque(map(list.append, map(claims.__getitem__, pids),
+                      zip(range(first, first + len(row)), cols, repeat(cids))), 0)
+            # a Value twice in a row: map() reads its count after writing the first one
+            deque(map(counts.__setitem__, pids, map(add, map(get_count, pids), repeat(len(cids)))), 0)
+        claims.pop(unread, None)
         # masked edges: where each sits in its parent's bucket (a consumer's edges to one
         # parent are adjacent there, in operand order)
         masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
@@ -533,9 +546,6 @@ class _Program:
         level = self.level
         groups = defaultdict(list)
         top = n + 1
-        counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
-        for pid, c in claimed.items():
-            counts[pid] += c
         root_id = ids[root]
         for v, vid, k in zip(nodes, range(n), counts):
             if vid != root_id:
@@ -557,7 +567,7 @@ class _Program:
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
                 locs = list(map(in_locs.__getitem__, members))
                 consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
-                where = repeat(None)
+                where = None
             else:
                 locs, consumers, where = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
@@ -567,8 +577,10 @@ class _Program:
                         for j in range(k)]
             masked = []
             if masked_in:
-                for m, vid, w in zip(range(len(members)), members, where):
-                    for j, info in masked_in.get(vid, ()):
+                for vid in sorted(masked_in.keys() & set(members), key=g_of):  # in C: most members have none
+                    m = gidx[vid] - start
+                    w = None if where is None else where[m]
+                    for j, info in masked_in[vid]:
                         masked.append((m, j if w is None else w[j], info))
             plain = (locs, consumers) if masked else None
             starts = [vid - n for vid in members] if key[2] else None
@@ -848,6 +860,9 @@ class _Terms:
 # A node with this many incoming edges or more is summed on its own (one
 # C-level fold per node); fewer, and its edges go in columns with the group's.
 _WIDE = 16
+# An engine.dot row read by this many nodes or more is a dense block (backward's edges by
+# whole columns): a GPT's weight row is read once per position, 5 times for W5's name.
+_DENSE = 4
 # Adding one term at a time: builtin sum() does it in C up to 3.11; from 3.12 it
 # compensates rounding (a different result), so reduce(add) does it there.
 _SEQUENTIAL_SUM = sys.version_info < (3, 12)

@@ -184,7 +184,7 @@ def test_compile_step_caches_one_program_per_shape():
 # backward()'s order of additions, bit for bit.
 
 def _dense_loss(ps, kind, X):
-    """A 4-3 layer over len(X) samples (rows read >= 16 times), then per-kind extras."""
+    """A 4-3 layer over len(X) samples (each row read by every sample: dense blocks), then per-kind extras."""
     W = [list(ps[i * 4:(i + 1) * 4]) for i in range(3)]
     if kind == "duplicate":  # the same weight twice in one row
         W[1][2] = W[1][0]
@@ -226,10 +226,11 @@ def test_dense_blocks_replay_bit_for_bit(kind):
 
 
 
-@pytest.mark.parametrize("samples", [20, 10])
+@pytest.mark.parametrize("samples", [20, 3])
 def test_dense_input_rows_of_a_second_layer_replay_bit_for_bit(samples):
     """h + [1.0], read by 17 neurons, is a dense b-side when the neurons' weight rows are dense too (20
-    samples read them) and stays edge by edge when they are not (10); h[1] also feeds a masked pow."""
+    samples read them) and stays edge by edge when they are not (3, under trace._DENSE); h[1] also
+    feeds a masked pow."""
     rng = random.Random(samples)
     X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(samples)]
 
@@ -248,7 +249,50 @@ def test_dense_input_rows_of_a_second_layer_replay_bit_for_bit(samples):
     assert_replay_matches(fn, w0, news)
     xs = [Value(v) for v in w0]
     firsts = {first for first, _, _ in compile_graph(fn(*xs), xs)._prog.dense_blocks}
+    assert 3 < engine.trace._DENSE <= 20  # the two cases straddle the threshold
     assert firsts == ({0, 4} if samples == 20 else set())  # 4: b-side blocks (after a's 4 weights)
+
+
+def _random_layers(ps, seed):
+    """Two layers over a random number of samples, wired at random from ``seed`` (the same graph
+    whatever ``ps`` holds): rows read by 1-9 nodes (so dense or not), weights repeated within and
+    across rows, params inside the samples, masked pow edges, consumers interleaved, L2 terms."""
+    rng = random.Random(seed)
+    pick = lambda: ps[rng.randrange(len(ps))]  # noqa: E731
+    nin, nh, nout, samples = rng.randint(1, 4), rng.randint(1, 6), rng.randint(1, 5), rng.randint(1, 9)
+    W = [[pick() for _ in range(nin + 1)] for _ in range(nh)]
+    V = [[pick() for _ in range(nh + 1)] for _ in range(nout)]
+    terms = []
+    for s in range(samples):
+        x = [rng.uniform(-2, 2) for _ in range(nin)]
+        if rng.random() < 0.3:  # a param among the sample's numbers: b-side Values
+            x[rng.randrange(nin)] = pick()
+        h = [engine.dot(w, x + [1.0]) for w in W]
+        h = [t.relu() if rng.random() < 0.7 else t.tanh() for t in h]
+        if rng.random() < 0.3:  # inf * 0 where PyTorch masks pow's d/da: the masked path
+            terms.append((h[rng.randrange(nh)] ** 0.0) * 1e308 * 10.0)
+        if rng.random() < 0.2:  # the hidden row as an a-side, read with numbers
+            terms.append(engine.dot(h, [rng.uniform(-1, 1) for _ in h]))
+        terms += [engine.dot(v, h + [1.0]).tanh() for v in V]
+        if rng.random() < 0.2:  # a consumer of a weight between a block's nodes
+            w = pick()
+            terms.append(w * pick() - w.tanh())
+    loss = engine.sum(terms)
+    if rng.random() < 0.5:
+        loss = loss + engine.dot(list(ps), list(ps)) * 1e-3
+    if rng.random() < 0.3:
+        loss = loss + sum(p * p for p in ps[:3]) * 0.5
+    return loss
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_random_layer_graphs_replay_bit_for_bit(seed):
+    rng = random.Random(-seed)
+    n = rng.randint(4, 40)
+    w0 = [rng.uniform(-1, 1) for _ in range(n)]
+    news = [[rng.uniform(-1.5, 1.5) for _ in range(n)] for _ in range(2)]
+    news.append([math.inf] + w0[1:])
+    assert_replay_matches(lambda *ps: _random_layers(ps, seed), w0, news)
 
 
 def test_masked_edges_into_a_value_read_by_many_nodes():
