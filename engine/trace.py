@@ -229,10 +229,11 @@ class _Program:
         self._consts = {}         # a constant (repr for 0.0, -0.0, nan: each its own) -> its slot
         self.slot = {}            # node -> the slot of its value in M
         # node -> (parents, slots of their local derivatives): the edges backward reads, in operand
-        # order.  engine.dot nodes leave out edges to inputs and dense blocks' edges, so a position
-        # there is the parent's index only for nodes that can carry masks (unary ops, pow: never dot).
+        # order (engine.dot nodes leave out edges to inputs and dense blocks' edges)
         self.edges = {}
-        self.masks = {}           # (node, parent index) -> (op, operand slots, input index): PyTorch's masks
+        # PyTorch's masks: (consumer, parent, its edges' masks: (op, operand slots, input index) or
+        # None for each edge from the consumer to the parent, in operand order)
+        self.masks = []
         self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
         #                           other side's slots)] in forward order), the row being a or b
         nodes = [v for v in order if v._parents is not None]
@@ -325,7 +326,7 @@ class _Program:
             loc = self._locals(op, 0, members, [_getter(xs)], start, end, step)
             self.edges.update(zip(vs, zip(zip(ps), zip(loc))))
             if op.masks is not None and op.masks[0] is not None:
-                self.masks.update(zip(zip(vs, repeat(0)), zip(repeat(op), zip(xs), repeat(0))))
+                self.masks += zip(vs, ps, zip(zip(repeat(op), zip(xs), repeat(0))))
             return step
         if kind == "binary":
             op = ops.OPS[key[1]]
@@ -335,14 +336,20 @@ class _Program:
             step = _Map(op.float_forward, start, end, getters)
             loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots)
             loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots)
+            masks = op.masks or (None, None)
             for j, (v, (a, b)) in enumerate(members):
-                ps, ls = [], []
+                ps, ls, infos = [], [], []
                 for i, (operand, loc) in enumerate(((a, loc_a), (b, loc_b))):
                     if isinstance(operand, Value):
-                        self._mask(v, len(ps), op, (a_slots[j], b_slots[j]), i)
                         ps.append(operand)
                         ls.append(loc[j])
+                        infos.append(None if masks[i] is None else (op, (a_slots[j], b_slots[j]), i))
                 self.edges[v] = (ps, ls)
+                if any(infos):
+                    if len(ps) == 2 and ps[0] is ps[1]:  # x ** x: both edges go to one parent
+                        self.masks.append((v, a, tuple(infos)))
+                    else:
+                        self.masks += [(v, p, (info,)) for p, info in zip(ps, infos) if info is not None]
             return step
         if kind == "terms":  # a fused node with a "- a * b" term: added one by one, in Python
             return self._terms_group(members, start)
@@ -470,10 +477,6 @@ class _Program:
             plans.append((start + j, None if first is None else self._const(first), program))
         return _Terms(plans)
 
-    def _mask(self, v, parent_index, op, operand_slots, input_index) -> None:
-        if op.masks is not None and op.masks[input_index] is not None:
-            self.masks[(v, parent_index)] = (op, operand_slots, input_index)
-
     # -- backward ------------------------------------------------------------------------
     def _build_backward(self, root, nodes, params) -> None:
         self.param_g = [None] * len(params)
@@ -522,27 +525,14 @@ class _Program:
             # a Value twice in a row: map() reads its count after writing the first one
             deque(map(counts.__setitem__, pids, map(add, map(get_count, pids), repeat(len(cids)))), 0)
         claims.pop(unread, None)
-        # masked edges: where each sits in its parent's bucket (a consumer's edges to one
-        # parent are adjacent there, in operand order)
-        masked_in = defaultdict(list)  # parent id -> [(index in its bucket, mask info)]
-        first_in = {}  # parent id -> {consumer id: its first index in the parent's bucket}
-        for (v, i), info in self.masks.items():
-            ps = edges[v][0]
-            p = ps[i]
-            pid = ids.get(p, unread)
-            if pid != unread:
-                bucket = in_cids[pid]
-                if len(bucket) == 1:
-                    j = 0
-                else:  # one pass per parent (a Value read by 20,000 relus: not one search each)
-                    first = first_in.get(pid)
-                    if first is None:
-                        first = first_in[pid] = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1)))
-                    j = first[ids[v]]
-                if i:
-                    j += sum(1 for q in ps[:i] if q is p)
-                masked_in[pid].append((j, info))
-        del self.edges, self.masks, edges  # read no more: freed before the groups are built (peak memory)
+        # Masked edges, by (consumer id, parent id): read only when a gradient sum comes out nan,
+        # so they need no position among the parent's edges.  Inputs' entries are never read.
+        masks = self.masks
+        mask_cids = list(map(ids.__getitem__, map(itemgetter(0), masks)))
+        mask_pids = list(map(ids.get, map(itemgetter(1), masks), repeat(unread)))
+        mask_infos = list(map(itemgetter(2), masks))
+        masked_ids = set(mask_pids)
+        del self.edges, self.masks, edges, masks  # read no more: freed before the groups are built (peak memory)
         level = self.level
         groups = defaultdict(list)
         top = n + 1
@@ -554,10 +544,11 @@ class _Program:
             k = counts[pid]
             if k:
                 groups[(top, k, 1)].append(pid)
-        gidx = [None] * unread
+        gidx = [None] * (unread + 1)  # the last: inputs' (no gradient slot)
         gidx[root_id] = 0
         g_of = gidx.__getitem__
         g_lists = {}  # id of a claim's consumer ids -> their gradient slots (shared by a row's Values)
+        mask_table = {}  # (consumer's gradient slot, parent's) -> masks: filled once the slots are known
         size = 1
         for key in sorted(groups):
             members = groups[key]
@@ -567,24 +558,19 @@ class _Program:
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
                 locs = list(map(in_locs.__getitem__, members))
                 consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
-                where = None
             else:
-                locs, consumers, where = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
+                locs, consumers = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
             else:           # few: the j-th edges of all the nodes are one column
                 cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(itemgetter(j), consumers))))
                         for j in range(k)]
-            masked = []
-            if masked_in:
-                for vid in sorted(masked_in.keys() & set(members), key=g_of):  # in C: most members have none
-                    m = gidx[vid] - start
-                    w = None if where is None else where[m]
-                    for j, info in masked_in[vid]:
-                        masked.append((m, j if w is None else w[j], info))
+            masked = not masked_ids.isdisjoint(members)  # in C: most groups have no masked edge
             plain = (locs, consumers) if masked else None
             starts = [vid - n for vid in members] if key[2] else None
-            self.backward.append(_Gather(start, start + len(members), cols, starts, masked, plain, k >= _WIDE))
+            self.backward.append(_Gather(start, start + len(members), cols, starts,
+                                         mask_table if masked else None, plain, k >= _WIDE))
+        mask_table.update(zip(zip(map(g_of, mask_cids), map(g_of, mask_pids)), mask_infos))
         self.g_size = size
         self.param_g = gidx[n:unread]
 
@@ -738,14 +724,13 @@ def _unique_getters(lists):
 
 
 def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
-    """(locals, consumer gradient slots, where each bucket edge went) per member, dense claims merged in."""
-    locs, consumers, where = [], [], []
+    """(locals, consumer gradient slots) per member, dense claims merged in."""
+    locs, consumers = [], []
     for vid in members:
         cl = claims.get(vid)
         if cl is None:
             locs.append(in_locs[vid])
             consumers.append(list(map(g_of, in_cids[vid])))
-            where.append(None)
         elif len(cl) == 1 and not in_locs[vid]:  # a weight read by its layer alone
             _, ls, cids = cl[0]
             gs = g_lists.get(id(cids))
@@ -753,46 +738,38 @@ def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
                 gs = g_lists[id(cids)] = list(map(g_of, cids))
             locs.append(ls)
             consumers.append(gs)
-            where.append(None)
         else:
-            ls, cids, w = _merge_claims(cl, in_locs[vid], in_cids[vid])
+            ls, cids = _merge_claims(cl, in_locs[vid], in_cids[vid])
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
-            where.append(w)
-    return locs, consumers, where
+    return locs, consumers
 
 
 def _merge_claims(claims, bucket_locs, bucket_cids):
     """A parent's incoming edges from its dense claims and its bucket, in backward()'s order.
 
-    Returns (locals, consumer ids, where each bucket edge went: None when there are none).
-    Each part runs from the root down; parts whose consumers do not interleave are joined
-    whole (a weight's L2 term comes before its layer's nodes), others are merged edge by
-    edge: by consumer, then operand order.  A consumer's bucket edges to the parent come
-    after its dense ones: a dot node with a dense side has its a-side edges in a bucket
-    only if its b-side is not dense (see the "sum" group in _forward_group).
+    Returns (locals, consumer ids).  Each part runs from the root down; parts
+    whose consumers do not interleave are joined whole (a weight's L2 term
+    comes before its layer's nodes), others are merged edge by edge: by
+    consumer, then operand order.  A consumer's bucket edges to the parent
+    come after its dense ones: a dot node with a dense side has its a-side
+    edges in a bucket only if its b-side is not dense (see the "sum" group in
+    _forward_group).
     """
-    parts = [(cids[0], cids[-1], ls, cids, False) for _, ls, cids in claims]
+    parts = [(cids[0], cids[-1], ls, cids) for _, ls, cids in claims]
     if bucket_locs:
-        parts.append((bucket_cids[0], bucket_cids[-1], bucket_locs, bucket_cids, True))
+        parts.append((bucket_cids[0], bucket_cids[-1], bucket_locs, bucket_cids))
     parts.sort(key=itemgetter(0), reverse=True)
     if all(p[1] > q[0] for p, q in zip(parts, parts[1:])):
-        locs, cids, where = [], [], None
-        for _, _, ls, cs, bucket in parts:
-            if bucket:
-                where = range(len(locs), len(locs) + len(ls))
+        locs, cids = [], []
+        for _, _, ls, cs in parts:
             locs += ls
             cids += cs
-        return locs, cids, where
+        return locs, cids
     items = [((-c, 0, k), loc, c) for k, ls, cs in claims for loc, c in zip(ls, cs)]
-    first_bucket = len(items)
     items += [((-c, 1, pos), loc, c) for pos, (loc, c) in enumerate(zip(bucket_locs, bucket_cids))]
-    order = sorted(range(len(items)), key=lambda t: items[t][0])
-    where = [0] * len(bucket_locs)
-    for new, t in enumerate(order):
-        if t >= first_bucket:
-            where[t - first_bucket] = new
-    return [items[t][1] for t in order], [items[t][2] for t in order], where
+    items.sort(key=itemgetter(0))
+    return [t[1] for t in items], [t[2] for t in items]
 
 
 # Deep lazy map() chains recurse in C as they are consumed: materialise every so often.
@@ -878,14 +855,15 @@ def _folds(iterables, starts):
 class _Gather:
     """Gradients of a group of nodes: start + local * consumer gradient over each node's incoming edges."""
 
-    __slots__ = ("start", "end", "cols", "starts", "masked", "plain", "rows")
+    __slots__ = ("start", "end", "cols", "starts", "masks", "plain", "rows")
 
-    def __init__(self, start, end, cols, starts, masked, plain, rows) -> None:
+    def __init__(self, start, end, cols, starts, masks, plain, rows) -> None:
         self.start, self.end, self.cols = start, end, cols
         self.starts = None if starts is None else _getter(starts)
-        # masked: [(member, edge index, mask info)]; plain: (local slots, consumer gradient
-        # slots) per member, read only when a sum comes out nan (see _masked)
-        self.masked, self.plain, self.rows = masked, plain, rows
+        # for a group with masked edges: masks, {(consumer's gradient slot, member's): (mask or
+        # None per edge between them, in operand order)}, shared by the program; plain, (local
+        # slots, consumer gradient slots) per member; both read only when a sum is nan (_masked)
+        self.masks, self.plain, self.rows = masks, plain, rows
 
     def __call__(self, M, G, begin) -> None:
         acc = repeat(0.0) if self.starts is None else self.starts(begin)
@@ -901,26 +879,28 @@ class _Gather:
                     acc = list(acc)
         s, e = self.start, self.end
         G[s:e] = acc
-        if self.masked:
+        if self.masks is not None:
             total = sum(G[s:e])
             if total != total:  # a nan: where PyTorch masks instead of multiplying, it gives 0 there
                 self._masked(M, G, begin)
 
     def _masked(self, M, G, begin) -> None:
         """The same sums, one product at a time, with ``autograd.chain``'s rule."""
-        which = {}
-        for m, j, info in self.masked:
-            which[(m, j)] = info
+        masks = self.masks
         starts = None if self.starts is None else self.starts(begin)
         for m, (locs, consumers) in enumerate(zip(*self.plain)):
+            me = self.start + m
             g = 0.0 if starts is None else starts[m]
             for j, (loc, c) in enumerate(zip(locs, consumers)):
                 t = M[loc] * G[c]
-                info = which.get((m, j))
-                if t != t and info is not None and _mask_holds(M, info):
-                    t = 0.0
+                if t != t:
+                    edge_masks = masks.get((c, me))
+                    if edge_masks is not None:  # c's edges to this node: the how-many-th is this one
+                        info = edge_masks[consumers[:j].count(c)] if len(edge_masks) > 1 else edge_masks[0]
+                        if info is not None and _mask_holds(M, info):
+                            t = 0.0
                 g = g + t
-            G[self.start + m] = g
+            G[me] = g
 
 
 def _mask_holds(M, info) -> bool:
