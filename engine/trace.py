@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import sys
 import time
+from bisect import bisect_right
 from collections import Counter, defaultdict, deque
 from functools import reduce
 from itertools import chain, repeat
-from operator import add, attrgetter, itemgetter, mul
+from operator import add, attrgetter, itemgetter, mul, sub
 from typing import Optional, Sequence, Tuple
 
 from . import fusion, ops
@@ -202,13 +203,8 @@ def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], 
         name = f"label {ex.label!r}" if ex.label else f"data {ex.data!r}"
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
                          f"inputs (first: {name}); list every leaf (constants belong in ops as numbers)")
-    prog = _Program(root, order, params, inputs)
     watch = check_grad_args(root, watch, "compile_graph", "root", "watch")
-    for i, v in enumerate(watch):
-        if v not in prog.slot:
-            raise ValueError(f"compile_graph: watch[{i}] is not a node of root's graph")
-    prog.watch = [prog.slot[v] for v in watch]
-    prog.release_graph()
+    prog = _Program(root, order, params, inputs, watch)
     return Compiled(params, inputs, prog.n_nodes, prog, t0)
 
 
@@ -224,16 +220,18 @@ def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], 
 # the k-th edges of all of them are one column, added in one map().
 
 class _Program:
-    def __init__(self, root: Value, order: list, params: tuple, inputs: tuple) -> None:
+    """Built from the graph; keeps no Value: each map from nodes is dropped once read (peak memory)."""
+
+    def __init__(self, root: Value, order: list, params: tuple, inputs: tuple, watch: list) -> None:
         self.M_init = []          # the numbers a replay starts from (constants stay, the rest is written)
         self._consts = {}         # a constant (repr for 0.0, -0.0, nan: each its own) -> its slot
         self.slot = {}            # node -> the slot of its value in M
         # node -> (parents, slots of their local derivatives): the edges backward reads, in operand
         # order (engine.dot nodes leave out edges to inputs and dense blocks' edges)
         self.edges = {}
-        # PyTorch's masks: (consumer, parent, its edges' masks: (op, operand slots, input index) or
-        # None for each edge from the consumer to the parent, in operand order)
-        self.masks = []
+        # PyTorch's masks, by local-derivative slot: a masked edge's local has a slot of its own
+        # (see _locals), so a run of them is (first slot, end, op, operand slot lists, input index)
+        self.mask_runs = []
         self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
         #                           other side's slots)] in forward order), the row being a or b
         nodes = [v for v in order if v._parents is not None]
@@ -246,13 +244,12 @@ class _Program:
         self.backward = []
         self._build_forward(nodes)
         self.out_slot = self.slot[root]
+        for i, v in enumerate(watch):
+            if v not in self.slot:
+                raise ValueError(f"compile_graph: watch[{i}] is not a node of root's graph")
+        self.watch = list(map(self.slot.__getitem__, watch))
+        del self.slot, self._consts
         self._build_backward(root, nodes, params)
-
-    def release_graph(self) -> None:
-        """Drop what only building needed: the maps from nodes, so a Compiled keeps no graph alive."""
-        self.dense_blocks = [(first, len(row), len(used)) for row, first, used in self.dense]
-        for name in ("slot", "edges", "masks", "level", "dense", "_consts"):
-            self.__dict__.pop(name, None)
 
     # -- slots ---------------------------------------------------------------------
     def _new_slot(self, x: float = 0.0) -> int:
@@ -323,10 +320,8 @@ class _Program:
             ps = list(map(attrgetter("_parents"), vs))
             xs = list(map(self.slot.__getitem__, ps))
             step = _Map(op.float_forward, start, end, [_getter(xs)])
-            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step)
+            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step, operands=[xs])
             self.edges.update(zip(vs, zip(zip(ps), zip(loc))))
-            if op.masks is not None and op.masks[0] is not None:
-                self.masks += zip(vs, ps, zip(zip(repeat(op), zip(xs), repeat(0))))
             return step
         if kind == "binary":
             op = ops.OPS[key[1]]
@@ -334,22 +329,16 @@ class _Program:
             b_slots = [self._ref(b) for _, (a, b) in members]
             getters = [_getter(a_slots), _getter(b_slots)]
             step = _Map(op.float_forward, start, end, getters)
-            loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots)
-            loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots)
-            masks = op.masks or (None, None)
+            operands = [a_slots, b_slots]
+            loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots, operands)
+            loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots, operands)
             for j, (v, (a, b)) in enumerate(members):
-                ps, ls, infos = [], [], []
-                for i, (operand, loc) in enumerate(((a, loc_a), (b, loc_b))):
+                ps, ls = [], []
+                for operand, loc in ((a, loc_a), (b, loc_b)):
                     if isinstance(operand, Value):
                         ps.append(operand)
                         ls.append(loc[j])
-                        infos.append(None if masks[i] is None else (op, (a_slots[j], b_slots[j]), i))
                 self.edges[v] = (ps, ls)
-                if any(infos):
-                    if len(ps) == 2 and ps[0] is ps[1]:  # x ** x: both edges go to one parent
-                        self.masks.append((v, a, tuple(infos)))
-                    else:
-                        self.masks += [(v, p, (info,)) for p, info in zip(ps, infos) if info is not None]
             return step
         if kind == "terms":  # a fused node with a "- a * b" term: added one by one, in Python
             return self._terms_group(members, start)
@@ -434,17 +423,25 @@ class _Program:
         cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
         return _Fold(start, end, first, cols)
 
-    def _locals(self, op, i, members, getters, start, end, step, partner_slots=None) -> list:
-        """The slots of op's i-th local derivative for each member: a constant, the other operand, or computed."""
+    def _locals(self, op, i, members, getters, start, end, step, partner_slots=None, operands=None) -> list:
+        """The slots of op's i-th local derivative for each member: a constant, the other operand, or computed.
+
+        A masked derivative is always computed, into slots of its own: its slot then tells a
+        masked edge (``mask_runs``) from every other.
+        """
+        masked = op.masks is not None and op.masks[i] is not None
         d = op.derivatives[i]
-        try:
-            return [self._const(float(d))] * len(members)
-        except ValueError:
-            pass
-        if op.name == "mul" and not op.user:  # d(a*b)/da = b: the other operand's slot, already in M
-            return partner_slots
+        if not masked:
+            try:
+                return [self._const(float(d))] * len(members)
+            except ValueError:
+                pass
+            if op.name == "mul" and not op.user:  # d(a*b)/da = b: the other operand's slot, already in M
+                return partner_slots
         loc = self._new_slots(len(members))
         step.add(_Map(_local_fn(op, i), loc[0], loc[-1] + 1, getters + [_getter(list(range(start, end)))]))
+        if masked:
+            self.mask_runs.append((loc[0], loc[-1] + 1, op, operands, i))
         return loc
 
     def _terms_group(self, members, start):
@@ -480,8 +477,10 @@ class _Program:
     # -- backward ------------------------------------------------------------------------
     def _build_backward(self, root, nodes, params) -> None:
         self.param_g = [None] * len(params)
+        self.dense_blocks = [(first, len(row), len(used)) for row, first, used in self.dense]  # for tests
         if root._parents is None:  # the graph is a single leaf
             self.root_param = [i for i, v in enumerate(params) if v is root]
+            del self.edges, self.dense, self.level, self.mask_runs
             return
         self.root_param = []
         # Ids: nodes 0..n-1 (forward order), then params; inputs' gradients are not computed,
@@ -525,30 +524,29 @@ class _Program:
             # a Value twice in a row: map() reads its count after writing the first one
             deque(map(counts.__setitem__, pids, map(add, map(get_count, pids), repeat(len(cids)))), 0)
         claims.pop(unread, None)
-        # Masked edges, by (consumer id, parent id): read only when a gradient sum comes out nan,
-        # so they need no position among the parent's edges.  Inputs' entries are never read.
-        masks = self.masks
-        mask_cids = list(map(ids.__getitem__, map(itemgetter(0), masks)))
-        mask_pids = list(map(ids.get, map(itemgetter(1), masks), repeat(unread)))
-        mask_infos = list(map(itemgetter(2), masks))
-        masked_ids = set(mask_pids)
-        del self.edges, self.masks, edges, masks  # read no more: freed before the groups are built (peak memory)
-        level = self.level
+        del self.dense, columns
+        del self.edges, edges  # read no more: freed before the groups are built (peak memory)
+        # Groups: nodes by (distance from the root, incoming edges), then params by incoming edges
         groups = defaultdict(list)
         top = n + 1
         root_id = ids[root]
-        for v, vid, k in zip(nodes, range(n), counts):
-            if vid != root_id:
-                groups[(top - level[v], k, 0)].append(vid)
-        for pid in range(n, unread):
-            k = counts[pid]
-            if k:
-                groups[(top, k, 1)].append(pid)
+        del ids
+        keys = zip(map(sub, repeat(top), map(self.level.__getitem__, nodes)), counts, repeat(0))
+        deque(map(list.append, map(groups.__getitem__, keys), range(n)), 0)
+        root_key = (top - self.level[root], counts[root_id], 0)
+        groups[root_key].remove(root_id)  # the root's gradient is the one given
+        if not groups[root_key]:
+            del groups[root_key]
+        del self.level
+        keys = zip(repeat(top), counts[n:unread], repeat(1))
+        deque(map(list.append, map(groups.__getitem__, keys), range(n, unread)), 0)
+        groups.pop((top, 0, 1), None)  # params the graph does not reach
         gidx = [None] * (unread + 1)  # the last: inputs' (no gradient slot)
         gidx[root_id] = 0
         g_of = gidx.__getitem__
         g_lists = {}  # id of a claim's consumer ids -> their gradient slots (shared by a row's Values)
-        mask_table = {}  # (consumer's gradient slot, parent's) -> masks: filled once the slots are known
+        masks = _MaskRuns(self.mask_runs) if self.mask_runs else None  # checked by every group
+        del self.mask_runs
         size = 1
         for key in sorted(groups):
             members = groups[key]
@@ -565,12 +563,8 @@ class _Program:
             else:           # few: the j-th edges of all the nodes are one column
                 cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(itemgetter(j), consumers))))
                         for j in range(k)]
-            masked = not masked_ids.isdisjoint(members)  # in C: most groups have no masked edge
-            plain = (locs, consumers) if masked else None
             starts = [vid - n for vid in members] if key[2] else None
-            self.backward.append(_Gather(start, start + len(members), cols, starts,
-                                         mask_table if masked else None, plain, k >= _WIDE))
-        mask_table.update(zip(zip(map(g_of, mask_cids), map(g_of, mask_pids)), mask_infos))
+            self.backward.append(_Gather(start, start + len(members), cols, starts, masks, k >= _WIDE))
         self.g_size = size
         self.param_g = gidx[n:unread]
 
@@ -855,15 +849,12 @@ def _folds(iterables, starts):
 class _Gather:
     """Gradients of a group of nodes: start + local * consumer gradient over each node's incoming edges."""
 
-    __slots__ = ("start", "end", "cols", "starts", "masks", "plain", "rows")
+    __slots__ = ("start", "end", "cols", "starts", "masks", "rows")
 
-    def __init__(self, start, end, cols, starts, masks, plain, rows) -> None:
+    def __init__(self, start, end, cols, starts, masks, rows) -> None:
         self.start, self.end, self.cols = start, end, cols
         self.starts = None if starts is None else _getter(starts)
-        # for a group with masked edges: masks, {(consumer's gradient slot, member's): (mask or
-        # None per edge between them, in operand order)}, shared by the program; plain, (local
-        # slots, consumer gradient slots) per member; both read only when a sum is nan (_masked)
-        self.masks, self.plain, self.rows = masks, plain, rows
+        self.masks, self.rows = masks, rows  # masks: the program's _MaskRuns, or None if it has none
 
     def __call__(self, M, G, begin) -> None:
         acc = repeat(0.0) if self.starts is None else self.starts(begin)
@@ -885,28 +876,50 @@ class _Gather:
                 self._masked(M, G, begin)
 
     def _masked(self, M, G, begin) -> None:
-        """The same sums, one product at a time, with ``autograd.chain``'s rule."""
-        masks = self.masks
+        """The same sums, one product at a time, with ``autograd.chain``'s rule.
+
+        Each member's edges are read back from the getters (applied to slot numbers
+        instead of values): a program keeps no per-edge list for this rare path.
+        """
+        slots_m, slots_g = range(len(M)), range(len(G))
+        if self.rows:
+            (ul, wl), (uc, wc) = self.cols
+            edges = [(ul[a](slots_m), uc[c](slots_g)) for a, c in zip(wl, wc)]
+        else:
+            ls = [gl(slots_m) for gl, _ in self.cols]
+            cs = [gc(slots_g) for _, gc in self.cols]
+            edges = [([col[m] for col in ls], [col[m] for col in cs]) for m in range(self.end - self.start)]
         starts = None if self.starts is None else self.starts(begin)
-        for m, (locs, consumers) in enumerate(zip(*self.plain)):
-            me = self.start + m
+        holds = self.masks.holds
+        for m, (locs, consumers) in enumerate(edges):
             g = 0.0 if starts is None else starts[m]
-            for j, (loc, c) in enumerate(zip(locs, consumers)):
+            for loc, c in zip(locs, consumers):
                 t = M[loc] * G[c]
-                if t != t:
-                    edge_masks = masks.get((c, me))
-                    if edge_masks is not None:  # c's edges to this node: the how-many-th is this one
-                        info = edge_masks[consumers[:j].count(c)] if len(edge_masks) > 1 else edge_masks[0]
-                        if info is not None and _mask_holds(M, info):
-                            t = 0.0
+                if t != t and holds(loc, M):
+                    t = 0.0
                 g = g + t
-            G[me] = g
+            G[self.start + m] = g
 
 
-def _mask_holds(M, info) -> bool:
-    op, operand_slots, i = info
-    names = dict(zip(op.variables, (M[s] for s in operand_slots)))
-    return bool(eval(op.masks[i], ops.HELPERS, names))  # noqa: S307 - the op record's own text
+class _MaskRuns:
+    """Where PyTorch masks a gradient: runs of local-derivative slots of masked edges (see _locals)."""
+
+    __slots__ = ("firsts", "runs")
+
+    def __init__(self, runs) -> None:
+        self.runs = runs  # (first slot, end, op, operand slot lists, input index), in slot order
+        self.firsts = [run[0] for run in runs]
+
+    def holds(self, loc: int, M: list) -> bool:
+        """Is the edge whose local derivative is M[loc] masked, at the values in M?"""
+        r = bisect_right(self.firsts, loc) - 1
+        if r < 0:
+            return False
+        first, end, op, operands, i = self.runs[r]
+        if loc >= end:
+            return False
+        names = dict(zip(op.variables, (M[col[loc - first]] for col in operands)))
+        return bool(eval(op.masks[i], ops.HELPERS, names))  # noqa: S307 - the op record's own text
 
 
 # ---------------------------------------------------------------------------
