@@ -499,8 +499,8 @@ class _Program:
         pids = list(map(ids.get, chain.from_iterable(parents), repeat(unread)))
         locs = chain.from_iterable(map(itemgetter(1), consumers))
         cids = chain.from_iterable(map(repeat, range(n - 1, -1, -1), map(len, parents)))
-        in_locs = [[] for _ in range(unread + 1)]
-        in_cids = [[] for _ in range(unread + 1)]
+        in_locs = defaultdict(list)  # only ids with bucket edges get a list (a dense layer's weights: none)
+        in_cids = defaultdict(list)
         deque(map(list.append, map(in_locs.__getitem__, pids), locs), 0)
         deque(map(list.append, map(in_cids.__getitem__, pids), cids), 0)
         del consumers, parents, pids, locs, cids
@@ -508,7 +508,9 @@ class _Program:
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
         # Per row, C-level passes: inputs' claims land in claims[unread], dropped after.
         claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
-        counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
+        counts = [0] * (unread + 1)  # incoming edges per id: its bucket's, plus its claims'
+        deque(map(counts.__setitem__, in_locs.keys(), map(len, in_locs.values())), 0)
+        in_locs, in_cids = in_locs.get, in_cids.get  # read with a default from here on: () for no edges
         get_count = counts.__getitem__
         columns = {}
         for row, first, used in self.dense:
@@ -554,8 +556,8 @@ class _Program:
             deque(map(gidx.__setitem__, members, range(start, size)), 0)
             k = key[1]
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
-                locs = list(map(in_locs.__getitem__, members))
-                consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
+                locs = list(map(in_locs, members, repeat(())))
+                consumers = list(map(list, map(map, repeat(g_of), map(in_cids, members, repeat(())))))
             else:
                 locs, consumers = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
@@ -718,14 +720,18 @@ def _unique_getters(lists):
 
 
 def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
-    """(locals, consumer gradient slots) per member, dense claims merged in."""
+    """(locals, consumer gradient slots) per member, dense claims merged in.
+
+    ``in_locs``/``in_cids``: id -> its bucket's locals/consumer ids, as ``dict.get``.
+    """
     locs, consumers = [], []
     for vid in members:
         cl = claims.get(vid)
+        bucket_locs = in_locs(vid, ())
         if cl is None:
-            locs.append(in_locs[vid])
-            consumers.append(list(map(g_of, in_cids[vid])))
-        elif len(cl) == 1 and not in_locs[vid]:  # a weight read by its layer alone
+            locs.append(bucket_locs)
+            consumers.append(list(map(g_of, in_cids(vid, ()))))
+        elif len(cl) == 1 and not bucket_locs:  # a weight read by its layer alone
             _, ls, cids = cl[0]
             gs = g_lists.get(id(cids))
             if gs is None:  # one list per row, shared by the row's Values
@@ -733,7 +739,7 @@ def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
             locs.append(ls)
             consumers.append(gs)
         else:
-            ls, cids = _merge_claims(cl, in_locs[vid], in_cids[vid])
+            ls, cids = _merge_claims(cl, bucket_locs, in_cids(vid, ()))
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
     return locs, consumers
