@@ -325,20 +325,20 @@ class _Program:
             return step
         if kind == "binary":
             op = ops.OPS[key[1]]
-            a_slots = [self._ref(a) for _, (a, b) in members]
-            b_slots = [self._ref(b) for _, (a, b) in members]
+            is_value = key[2]  # (a is a Value, b is a Value): the same for the whole group
+            vs = list(map(itemgetter(0), members))
+            a_s, b_s = zip(*map(itemgetter(1), members))
+            a_slots, b_slots = [list(map(self.slot.__getitem__, x) if value else map(self._const, map(float, x)))
+                                for x, value in zip((a_s, b_s), is_value)]
             getters = [_getter(a_slots), _getter(b_slots)]
             step = _Map(op.float_forward, start, end, getters)
             operands = [a_slots, b_slots]
             loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots, operands)
             loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots, operands)
-            for j, (v, (a, b)) in enumerate(members):
-                ps, ls = [], []
-                for operand, loc in ((a, loc_a), (b, loc_b)):
-                    if isinstance(operand, Value):
-                        ps.append(operand)
-                        ls.append(loc[j])
-                self.edges[v] = (ps, ls)
+            # each node's edges: (its Value operands, their locals' slots), in operand order
+            edge_parts = [(x, loc) for x, loc, value in zip((a_s, b_s), (loc_a, loc_b), is_value) if value]
+            self.edges.update(zip(vs, zip(zip(*map(itemgetter(0), edge_parts)),
+                                          zip(*map(itemgetter(1), edge_parts)))))
             return step
         if kind == "terms":  # a fused node with a "- a * b" term: added one by one, in Python
             return self._terms_group(members, start)
@@ -499,8 +499,12 @@ class _Program:
         pids = list(map(ids.get, chain.from_iterable(parents), repeat(unread)))
         locs = chain.from_iterable(map(itemgetter(1), consumers))
         cids = chain.from_iterable(map(repeat, range(n - 1, -1, -1), map(len, parents)))
-        in_locs = defaultdict(list)  # only ids with bucket edges get a list (a dense layer's weights: none)
-        in_cids = defaultdict(list)
+        # only ids with bucket edges get lists (a dense layer's weights and hidden rows: None)
+        owners = set(pids)
+        in_locs, in_cids = [None] * (unread + 1), [None] * (unread + 1)
+        for pid in owners:
+            in_locs[pid] = []
+            in_cids[pid] = []
         deque(map(list.append, map(in_locs.__getitem__, pids), locs), 0)
         deque(map(list.append, map(in_cids.__getitem__, pids), cids), 0)
         del consumers, parents, pids, locs, cids
@@ -509,8 +513,8 @@ class _Program:
         # Per row, C-level passes: inputs' claims land in claims[unread], dropped after.
         claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
         counts = [0] * (unread + 1)  # incoming edges per id: its bucket's, plus its claims'
-        deque(map(counts.__setitem__, in_locs.keys(), map(len, in_locs.values())), 0)
-        in_locs, in_cids = in_locs.get, in_cids.get  # read with a default from here on: () for no edges
+        deque(map(counts.__setitem__, owners, map(len, map(in_locs.__getitem__, owners))), 0)
+        del owners
         get_count = counts.__getitem__
         columns = {}
         for row, first, used in self.dense:
@@ -556,8 +560,8 @@ class _Program:
             deque(map(gidx.__setitem__, members, range(start, size)), 0)
             k = key[1]
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
-                locs = list(map(in_locs, members, repeat(())))
-                consumers = list(map(list, map(map, repeat(g_of), map(in_cids, members, repeat(())))))
+                locs = list(map(in_locs.__getitem__, members))  # each has edges, all in its bucket
+                consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
             else:
                 locs, consumers = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
@@ -722,15 +726,15 @@ def _unique_getters(lists):
 def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
     """(locals, consumer gradient slots) per member, dense claims merged in.
 
-    ``in_locs``/``in_cids``: id -> its bucket's locals/consumer ids, as ``dict.get``.
+    ``in_locs``/``in_cids``: by id, its bucket's locals/consumer ids, or None if it has none.
     """
     locs, consumers = [], []
     for vid in members:
         cl = claims.get(vid)
-        bucket_locs = in_locs(vid, ())
+        bucket_locs = in_locs[vid] or ()
         if cl is None:
             locs.append(bucket_locs)
-            consumers.append(list(map(g_of, in_cids(vid, ()))))
+            consumers.append(list(map(g_of, in_cids[vid])))
         elif len(cl) == 1 and not bucket_locs:  # a weight read by its layer alone
             _, ls, cids = cl[0]
             gs = g_lists.get(id(cids))
@@ -739,7 +743,7 @@ def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
             locs.append(ls)
             consumers.append(gs)
         else:
-            ls, cids = _merge_claims(cl, bucket_locs, in_cids(vid, ()))
+            ls, cids = _merge_claims(cl, bucket_locs, in_cids[vid] or ())
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
     return locs, consumers
