@@ -493,16 +493,17 @@ class _Program:
         unread = n + n_params
         ids = dict(zip(nodes, range(n)))
         ids.update(zip(params, range(n, unread)))
-        edges = self.edges
-        consumers = list(map(edges.__getitem__, reversed(nodes)))
+        levels = list(map(self.level.__getitem__, nodes))
+        consumers = list(map(self.edges.__getitem__, reversed(nodes)))
+        del self.edges, self.level  # read no more: freed as early as possible (peak memory)
         parents = list(map(itemgetter(0), consumers))
         pids = list(map(ids.get, chain.from_iterable(parents), repeat(unread)))
         locs = chain.from_iterable(map(itemgetter(1), consumers))
         cids = chain.from_iterable(map(repeat, range(n - 1, -1, -1), map(len, parents)))
-        # only ids with bucket edges get lists (a dense layer's weights and hidden rows: None)
-        owners = set(pids)
-        in_locs, in_cids = [None] * (unread + 1), [None] * (unread + 1)
-        for pid in owners:
+        # only ids with bucket edges get lists; the others share one empty tuple (memory: a dense
+        # layer's weights and hidden rows have none)
+        in_locs, in_cids = [()] * (unread + 1), [()] * (unread + 1)
+        for pid in set(pids):
             in_locs[pid] = []
             in_cids[pid] = []
         deque(map(list.append, map(in_locs.__getitem__, pids), locs), 0)
@@ -512,9 +513,7 @@ class _Program:
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
         # Per row, C-level passes: inputs' claims land in claims[unread], dropped after.
         claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
-        counts = [0] * (unread + 1)  # incoming edges per id: its bucket's, plus its claims'
-        deque(map(counts.__setitem__, owners, map(len, map(in_locs.__getitem__, owners))), 0)
-        del owners
+        counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
         get_count = counts.__getitem__
         columns = {}
         for row, first, used in self.dense:
@@ -531,19 +530,18 @@ class _Program:
             deque(map(counts.__setitem__, pids, map(add, map(get_count, pids), repeat(len(cids)))), 0)
         claims.pop(unread, None)
         del self.dense, columns
-        del self.edges, edges  # read no more: freed before the groups are built (peak memory)
         # Groups: nodes by (distance from the root, incoming edges), then params by incoming edges
         groups = defaultdict(list)
         top = n + 1
         root_id = ids[root]
         del ids
-        keys = zip(map(sub, repeat(top), map(self.level.__getitem__, nodes)), counts, repeat(0))
+        keys = zip(map(sub, repeat(top), levels), counts, repeat(0))
         deque(map(list.append, map(groups.__getitem__, keys), range(n)), 0)
-        root_key = (top - self.level[root], counts[root_id], 0)
+        root_key = (top - levels[root_id], counts[root_id], 0)
         groups[root_key].remove(root_id)  # the root's gradient is the one given
         if not groups[root_key]:
             del groups[root_key]
-        del self.level
+        del levels
         keys = zip(repeat(top), counts[n:unread], repeat(1))
         deque(map(list.append, map(groups.__getitem__, keys), range(n, unread)), 0)
         groups.pop((top, 0, 1), None)  # params the graph does not reach
@@ -560,10 +558,13 @@ class _Program:
             deque(map(gidx.__setitem__, members, range(start, size)), 0)
             k = key[1]
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
-                locs = list(map(in_locs.__getitem__, members))  # each has edges, all in its bucket
-                consumers = list(map(list, map(map, repeat(g_of), map(in_cids.__getitem__, members))))
+                buckets = list(map(in_locs.__getitem__, members)), list(map(in_cids.__getitem__, members))
+                locs = buckets[0]  # each member has edges, all in its bucket
+                consumers = list(map(list, map(map, repeat(g_of), buckets[1])))
             else:
                 locs, consumers = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
+                buckets = ()
+                deque(map(claims.pop, members, repeat(None)), 0)  # read no more (peak memory)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
             else:           # few: the j-th edges of all the nodes are one column
@@ -571,6 +572,8 @@ class _Program:
                         for j in range(k)]
             starts = [vid - n for vid in members] if key[2] else None
             self.backward.append(_Gather(start, start + len(members), cols, starts, masks, k >= _WIDE))
+            for lists in buckets:  # copied into the program: emptied (peak memory)
+                deque(map(list.clear, lists), 0)
         self.g_size = size
         self.param_g = gidx[n:unread]
 
@@ -726,12 +729,12 @@ def _unique_getters(lists):
 def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
     """(locals, consumer gradient slots) per member, dense claims merged in.
 
-    ``in_locs``/``in_cids``: by id, its bucket's locals/consumer ids, or None if it has none.
+    ``in_locs``/``in_cids``: by id, its bucket's locals/consumer ids (empty if it has none).
     """
     locs, consumers = [], []
     for vid in members:
         cl = claims.get(vid)
-        bucket_locs = in_locs[vid] or ()
+        bucket_locs = in_locs[vid]
         if cl is None:
             locs.append(bucket_locs)
             consumers.append(list(map(g_of, in_cids[vid])))
@@ -743,7 +746,7 @@ def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
             locs.append(ls)
             consumers.append(gs)
         else:
-            ls, cids = _merge_claims(cl, bucket_locs, in_cids[vid] or ())
+            ls, cids = _merge_claims(cl, bucket_locs, in_cids[vid])
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
     return locs, consumers
