@@ -329,8 +329,11 @@ binary("div", "_div(a, b)", "_div(1.0, b)",     "_div(-y, b)",             symbo
 binary("pow", "_pow(a, b)", "_dpow_base(a, b)", "_dpow_exponent(a, b, y)", symbol="**", dunder="pow",
        masks=["b == 0.0", None],  # PyTorch masks d/da where b == 0; d/db's zero branch multiplies
        # a number exponent: integers allow any base (but 0 ** negative); else a positive base, |b| <= 3
-       # (a Value exponent stays 0.1 from 0, where d/da is masked to 0 as in PyTorch, not its limit)
-       domain="(b >= 0.0 or abs(a) >= 0.1) if b_const and b == _floor(b) else (a >= 0.1 and 0.1 <= abs(b) <= 3.0)",
+       # (a Value exponent stays 0.1 from 0, where d/da is masked to 0 as in PyTorch, not its limit;
+       # and from 1 and 2, where create_graph's d/da = b * a ** (b - 1) masks in turn: PyTorch's third
+       # derivatives there, not finite differences': x ** x at x = 1 gives 2, not 3)
+       domain="(b >= 0.0 or abs(a) >= 0.1) if b_const and b == _floor(b) else "
+              "(a >= 0.1 and 0.1 <= abs(b) <= 3.0 and abs(b - 1.0) >= 0.1 and abs(b - 2.0) >= 0.1)",
        doc="a ** b (IEEE: 0**-1 = inf, (-8)**0.5 = nan)")
 
 # Fused ops, any number of inputs; written out by hand in engine/value.py
