@@ -1,6 +1,6 @@
 """What compiling costs (issue 15's targets: <= 3 eager steps, <= 3x the graph's memory), W1 and W5.
 
-    .venv/bin/python benchmarks/compile_cost.py [--repeats 7]
+    .venv/bin/python benchmarks/compile_cost.py [--repeats 7] [--json]
 
 For each graph, in one process:
 
@@ -14,12 +14,14 @@ For each graph, in one process:
   that compiling allocates above it, and what the Compiled keeps.
 
 Instruction counts of the same (noise-free) come from
-``instructions.py --cases W1,W1-compile,W5-nn,W5-compile``.
+``instructions.py --cases W1,W1-compile,W5-nn,W5-compile``.  ``--json``
+prints the numbers for run.py's report (``make bench``).
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import sys
 import time
@@ -84,20 +86,33 @@ def measure(record, params, repeats: int) -> dict:
             "peak": peak - graph, "kept": now - graph, "nodes": compiled.n_nodes}
 
 
+GRAPHS = {"W1": ("W1 (MLP batch)", _w1), "W5": ("W5 (GPT, nn blocks)", _w5)}
+
+
+def table(results: dict) -> list:
+    """Markdown lines for {"W1": measure(...), ...}."""
+    lines = ["| graph | nodes | eager step | compile | in eager steps | first compile (fresh memory) "
+             "| graph memory | compile peak above it | kept by the Compiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, r in results.items():
+        lines.append(f"| {GRAPHS[key][0]} | {r['nodes']:,} | {r['eager'] * 1e3:.2f} ms | {r['compile'] * 1e3:.2f} ms "
+                     f"| {r['compile'] / r['eager']:.2f} | {r['first'] / r['eager']:.2f} "
+                     f"| {r['graph'] / 1e6:.2f} MB | {r['peak'] / 1e6:.2f} MB = {r['peak'] / r['graph']:.2f}x "
+                     f"| {r['kept'] / 1e6:.2f} MB |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--json", action="store_true", help="print the measurements as JSON instead of a table")
     args = ap.parse_args()
+    results = {key: measure(*make(), args.repeats) for key, (_, make) in GRAPHS.items()}
+    if args.json:
+        print(json.dumps(results))
+        return
     print(f"python {sys.version.split()[0]}; min of {args.repeats} interleaved repeats\n")
-    print("| graph | nodes | eager step | compile | in eager steps | first compile (fresh memory) "
-          "| graph memory | compile peak above it | kept by the Compiled |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, make in (("W1 (MLP batch)", _w1), ("W5 (GPT, nn blocks)", _w5)):
-        r = measure(*make(), args.repeats)
-        print(f"| {name} | {r['nodes']:,} | {r['eager'] * 1e3:.2f} ms | {r['compile'] * 1e3:.2f} ms "
-              f"| {r['compile'] / r['eager']:.2f} | {r['first'] / r['eager']:.2f} "
-              f"| {r['graph'] / 1e6:.2f} MB | {r['peak'] / 1e6:.2f} MB = {r['peak'] / r['graph']:.2f}x "
-              f"| {r['kept'] / 1e6:.2f} MB |", flush=True)
+    print("\n".join(table(results)))
 
 
 if __name__ == "__main__":

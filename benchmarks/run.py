@@ -341,6 +341,10 @@ def main(argv=None) -> int:
     if traced and flim and traced["status"] == flim["status"] == "ok":
         goals.insert(0, _goal("W1 traced within 0.75x float_limit", med(traced["times"]["total"])
                               / med(flim["times"]["total"]), 0.75, "x float_limit", at_most=True))
+    compile_lines = []
+    if not only or any(o in ("W5", "W1") for o in only):
+        compile_lines, compile_goals = compile_cost(args)
+        goals += compile_goals
 
     # --- report ---
     label_w2 = {n: f"W2 chain {n:,}" for n in W.W2_SIZES}
@@ -394,8 +398,8 @@ def main(argv=None) -> int:
         "",
         "## Targets", "", *trows, "",
         *(["| target (issue 15) | measured | |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in goals],
-           "", "Compiling traced W1 costs (target <= 3 eager steps): `python benchmarks/trace_w1.py`.", ""]
-          if goals else []),
+           ""] if goals else []),
+        *(["## What compiling costs (benchmarks/compile_cost.py)", "", *compile_lines, ""] if compile_lines else []),
         "## Time", "",
         "Speed-up vs micrograd = micrograd's median / this median; x float_limit = this median / "
         "float_limit's median, both from this run. W2 cells of an engine that already crashed at a "
@@ -470,6 +474,24 @@ def newer_pythons(args, only) -> tuple:
                                        mg / m, 45, "x faster"))
         print("\n".join(newer), flush=True)
     return w5_lines, newer, goals
+
+
+def compile_cost(args) -> tuple:
+    """(the compile_cost.py table, issue 15's compile targets), measured in a fresh process."""
+    import compile_cost as CC
+    cmd = [sys.executable, os.path.join(HERE, "compile_cost.py"), "--json", "--repeats", "3" if args.quick else "7"]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0:
+        return [f"compile_cost.py failed: {(p.stderr or p.stdout).strip().splitlines()[-1:]}"], []
+    results = json.loads(p.stdout)
+    goals = []
+    for key, r in results.items():
+        goals.append(_goal(f"{key}: compiling <= 3 eager steps (by time, min of repeats)",
+                           r["compile"] / r["eager"], 3, " steps", at_most=True))
+        goals.append(_goal(f"{key}: compiling's peak memory <= 3x the graph's", r["peak"] / r["graph"], 3, "x",
+                           at_most=True))
+    return [f"CPython {platform.python_version()}; min of the repeats; memory by tracemalloc.", "",
+            *CC.table(results)], goals
 
 
 def _version(python: str) -> str:

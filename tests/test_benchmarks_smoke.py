@@ -139,3 +139,16 @@ def test_rounds_take_engines_in_turn_and_pool_their_timings(monkeypatch, tmp_pat
     assert row.split("|")[5].strip() == "5"  # n: 2 + 2 + 1 timings from the 3 rounds
     assert "3 fresh processes (rounds)" in text
     assert "W1 float_limit: round 2 failed (timeout after 900 s)" in text
+
+
+def test_compile_cost_measures_a_replay_of_the_same_graph():
+    import compile_cost
+    import engine
+
+    record, params = compile_cost._w1()
+    r = compile_cost.measure(record, params, repeats=1)
+    assert r["nodes"] == engine.compile_graph(record(), params).n_nodes > 0
+    assert 0 < r["kept"] <= r["peak"] and r["graph"] > 0  # the Compiled is part of what compiling allocated
+    assert r["eager"] > 0 and r["compile"] > 0
+    lines = compile_cost.table({"W1": r})
+    assert lines[2].startswith("| W1 (MLP batch) | 6,805 |")
