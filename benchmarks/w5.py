@@ -102,6 +102,7 @@ def run(variant: str, steps: int) -> dict:
 
 def _run_traced(G, p, flat, seq, opt, steps: int) -> dict:
     import engine
+    import engine.trace  # noqa: F401 - engine imports it on first use; compiling its source (no .pyc here) is not compiling a graph
     t0 = time.perf_counter()
     loss = G.loss(seq, p)
     compiled = engine.compile_graph(loss, flat)
