@@ -44,8 +44,8 @@ from itertools import chain, repeat
 from operator import add, attrgetter, itemgetter, mul, sub
 from typing import Optional, Sequence, Tuple
 
-from . import fusion, ops
-from .autograd import CLOSURE, check_grad_args, topological_order
+from . import fastpath, fusion, ops
+from .autograd import CLOSURE, check_grad_args
 from .modes import gc_paused
 from .value import Value, as_float
 
@@ -195,16 +195,16 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
 
 
 def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], t0: float) -> Compiled:
-    order = topological_order(root)
+    nodes, leaves = fastpath.nodes_and_leaves(root)  # topological_order(root), split
     known = set(params) | set(inputs)
-    missing = [v for v in order if v._parents is None and v not in known]
+    missing = [v for v in leaves if v not in known]
     if missing:
         ex = missing[0]
         name = f"label {ex.label!r}" if ex.label else f"data {ex.data!r}"
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
                          f"inputs (first: {name}); list every leaf (constants belong in ops as numbers)")
     watch = check_grad_args(root, watch, "compile_graph", "root", "watch")
-    prog = _Program(root, order, params, inputs, watch)
+    prog = _Program(root, nodes, params, inputs, watch)
     return Compiled(params, inputs, prog.n_nodes, prog, t0)
 
 
@@ -222,7 +222,7 @@ def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], 
 class _Program:
     """Built from the graph; keeps no Value: each map from nodes is dropped once read (peak memory)."""
 
-    def __init__(self, root: Value, order: list, params: tuple, inputs: tuple, watch: list) -> None:
+    def __init__(self, root: Value, nodes: list, params: tuple, inputs: tuple, watch: list) -> None:
         self.M_init = []          # the numbers a replay starts from (constants stay, the rest is written)
         self._consts = {}         # a constant (repr for 0.0, -0.0, nan: each its own) -> its slot
         self.slot = {}            # node -> the slot of its value in M
@@ -234,7 +234,6 @@ class _Program:
         self.mask_runs = []
         self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
         #                           other side's slots)] in forward order), the row being a or b
-        nodes = [v for v in order if v._parents is not None]
         self.n_nodes = len(nodes)
         self.n_params = len(params)
         self.n_inputs = len(inputs)

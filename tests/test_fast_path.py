@@ -118,6 +118,29 @@ def test_fast_path_equals_the_reference_on_micrograd_style_dags(n_leaves, steps,
     same_bits(pool_build(n_leaves, steps), gradient, times=2)
 
 
+def reference_split(root):
+    order = autograd.topological_order(root)
+    return [v for v in order if v._parents is not None], [v for v in order if v._parents is None]
+
+
+@given(expressions(max_steps=10))
+def test_nodes_and_leaves_is_the_reference_order_split(e):
+    xs = [Value(x) for x in e.inputs]
+    root = e(*xs)
+    grads = [v.grad for v in autograd.topological_order(root)]
+    assert fastpath.nodes_and_leaves(root) == reference_split(root)
+    assert [v.grad for v in autograd.topological_order(root)] == grads  # no .grad touched
+
+
+@given(st.integers(1, 5), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 40)),
+                                   min_size=1, max_size=60))
+def test_nodes_and_leaves_on_micrograd_style_dags(n_leaves, steps):
+    _, root = pool_build(n_leaves, steps)()
+    row = [Value(0.1 * i) for i in range(5)]  # and engine.dot nodes sharing a row, with repeats
+    root = engine.dot(row + [row[0], root], [root, 2.0, root, 0.5, 1.0, root, root]) + engine.dot(row, row)
+    assert fastpath.nodes_and_leaves(root) == reference_split(root)
+
+
 def test_fast_path_equals_the_reference_on_linear_layers_written_with_builtin_sum():
     # the W5 pattern: rows of sum(w * x) over shared inputs, a sum chain per row
     def build():
