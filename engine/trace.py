@@ -510,8 +510,10 @@ class _Program:
         del consumers, parents, pids, locs, cids
         # A dense block's edges: for a row's k-th Value, the k-th b slot of each of its nodes
         # (a column of the b's, by one zip), consumers from the root down: one claim per Value.
-        # Per row, C-level passes: inputs' claims land in claims[unread], dropped after.
-        claims = defaultdict(list)  # parent id -> [(its index among the nodes' parents, locals, consumer ids)]
+        # A claim: (the Value's index among the nodes' parents, locals, consumer ids).  Per row,
+        # C-level passes; a Value's first claim is kept bare, more go in a list (a weight
+        # shared by two layers).  Inputs' claims land in claims[unread], dropped after.
+        claims = {}  # parent id -> its claim, or a list of its claims
         counts = list(map(len, in_locs))  # incoming edges per id: its bucket's, plus its claims'
         get_count = counts.__getitem__
         columns = {}
@@ -523,8 +525,18 @@ class _Program:
                 cols = columns[key] = list(zip(*others))
             cids = list(map(ids.__getitem__, map(itemgetter(0), reversed(used))))
             pids = list(map(ids.get, row, repeat(unread)))
-            deque(map(list.append, map(claims.__getitem__, pids),
-                      zip(range(first, first + len(row)), cols, repeat(cids))), 0)
+            row_claims = zip(pids, zip(range(first, first + len(row)), cols, repeat(cids)))
+            if claims.keys().isdisjoint(pids) and len(set(pids)) == len(pids):  # most rows
+                claims.update(row_claims)
+            else:
+                for pid, claim in row_claims:
+                    had = claims.get(pid)
+                    if had is None:
+                        claims[pid] = claim
+                    elif type(had) is list:
+                        had.append(claim)
+                    else:
+                        claims[pid] = [had, claim]
             # a Value twice in a row: map() reads its count after writing the first one
             deque(map(counts.__setitem__, pids, map(add, map(get_count, pids), repeat(len(cids)))), 0)
         claims.pop(unread, None)
@@ -732,20 +744,20 @@ def _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists):
     """
     locs, consumers = [], []
     for vid in members:
-        cl = claims.get(vid)
+        cl = claims.get(vid)  # None, one claim, or a list of them
         bucket_locs = in_locs[vid]
         if cl is None:
             locs.append(bucket_locs)
             consumers.append(list(map(g_of, in_cids[vid])))
-        elif len(cl) == 1 and not bucket_locs:  # a weight read by its layer alone
-            _, ls, cids = cl[0]
+        elif type(cl) is tuple and not bucket_locs:  # a weight read by its layer alone
+            _, ls, cids = cl
             gs = g_lists.get(id(cids))
             if gs is None:  # one list per row, shared by the row's Values
                 gs = g_lists[id(cids)] = list(map(g_of, cids))
             locs.append(ls)
             consumers.append(gs)
         else:
-            ls, cids = _merge_claims(cl, bucket_locs, in_cids[vid])
+            ls, cids = _merge_claims([cl] if type(cl) is tuple else cl, bucket_locs, in_cids[vid])
             locs.append(ls)
             consumers.append(list(map(g_of, cids)))
     return locs, consumers
