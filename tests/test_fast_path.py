@@ -22,6 +22,13 @@ from hypothesis import strategies as st  # noqa: E402
 from engine.strategies import expressions  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def fast_path_on(monkeypatch):
+    """backward() takes the fast path here even after another test in this process made a
+    micrograd-style node (modestate.closure_nodes stays set for the process from then on)."""
+    monkeypatch.setattr(engine.modestate, "closure_nodes", False)
+
+
 def bits(x: float):
     """A float's bits as something ==-comparable: tells 0.0 from -0.0; every nan is one nan."""
     return "nan" if x != x else (math.copysign(1.0, x), x)
