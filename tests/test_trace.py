@@ -319,9 +319,10 @@ def test_a_compiled_program_keeps_no_node_of_the_graph_alive():
     assert sys.getrefcount(h) == before  # the maps from nodes to slots are gone after compiling
     assert f.run([1.0, 1.0])[0] == 7.0 and f.watched == [5.0]
 
+
 def test_masked_edges_of_a_node_with_two_edges_to_one_parent():
     """x ** x has two edges to x, only the first (d/da) masked where the exponent is 0; y is read by
-    two relus and a pow: each nan product is masked by its own consumer's rule."""
+    two relus, a pow and a mul: each nan product is masked by its own consumer's rule, or not at all."""
     def fn(x, y):  # "* 1e308 * 10.0": an inf gradient into a finite product (inf * 0 where masked)
         r = y.relu()
         return ((x ** x) * 1e308 * 10.0 + r * 1e308 * 10.0 + y.relu() * 1e308 * 10.0
@@ -329,6 +330,24 @@ def test_masked_edges_of_a_node_with_two_edges_to_one_parent():
 
     news = [[0.5, -1.0], [0.0, -2.0], [0.0, 0.0], [1.0, 3.0], [0.0, 2.0], [2.0, 0.0], [-1.0, 1.0]]
     assert_replay_matches(fn, [0.5, -1.0], news, exact_at_trace=False)  # nan gradients: close() compares them
+
+
+def test_only_groups_with_a_masked_edge_check_for_nan():
+    w = [Value(0.001 * i) for i in range(50)]
+    loss = engine.dot(w, w) * w[0] + w[1].tanh().relu()  # the one masked edge: relu -> tanh
+    f = compile_graph(loss, w)
+    checking = [g for g in f._prog.backward if g.masks is not None]
+    assert len(checking) == 1 and checking[0].starts is None  # the tanh node's group, not the params'
+    new = [math.nan] + [v.data for v in w[1:]]
+    fresh = [Value(x) for x in new]
+    (engine.dot(fresh, fresh) * fresh[0] + fresh[1].tanh().relu()).backward()
+    assert [close(a, b) for a, b in zip(f.run(new)[1], [v.grad for v in fresh])] == [True] * 50
+
+
+def test_number_operands_get_no_local_derivative_computed():
+    x = Value(1.5)
+    # a pow group computes d/da and d/db for x ** x, d/da alone for x ** 2.0 (d/db = y * log(a): no edge)
+    assert [len(compile_graph(y, [x])._prog.forward[0].after) for y in (x ** x, x ** 2.0, 2.0 ** x)] == [2, 1, 1]
 
 
 def test_dense_block_with_inputs_fed_per_call():
