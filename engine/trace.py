@@ -230,7 +230,8 @@ class _Program:
         # order (engine.dot nodes leave out edges to inputs and dense blocks' edges)
         self.edges = {}
         # PyTorch's masks, by local-derivative slot: a masked edge's local has a slot of its own
-        # (see _locals), so a run of them is (first slot, end, op, operand slot lists, input index)
+        # (see _locals), so a run of them is (first slot, end, op, operand slot lists, input index,
+        # the parents the edges go to)
         self.mask_runs = []
         self.dense = []           # engine.dot blocks: (a row of Values, its first parent index, [(node, the
         #                           other side's slots)] in forward order), the row being a or b
@@ -319,7 +320,7 @@ class _Program:
             ps = list(map(attrgetter("_parents"), vs))
             xs = list(map(self.slot.__getitem__, ps))
             step = _Map(op.float_forward, start, end, [_getter(xs)])
-            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step, operands=[xs])
+            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step, operands=[xs], parents=ps)
             self.edges.update(zip(vs, zip(zip(ps), zip(loc))))
             return step
         if kind == "binary":
@@ -333,8 +334,8 @@ class _Program:
             step = _Map(op.float_forward, start, end, getters)
             operands = [a_slots, b_slots]
             # a number operand has no edge: its derivative is never read, so not computed
-            loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots, operands) if a_value else None
-            loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots, operands) if b_value else None
+            loc_a = self._locals(op, 0, members, getters, start, end, step, b_slots, operands, a_s) if a_value else None
+            loc_b = self._locals(op, 1, members, getters, start, end, step, a_slots, operands, b_s) if b_value else None
             # each node's edges: (its Value operands, their locals' slots), in operand order
             if a_value and b_value:
                 self.edges.update(zip(vs, zip(zip(a_s, b_s), zip(loc_a, loc_b))))
@@ -426,7 +427,8 @@ class _Program:
         cols = [(_getter([x[j] for x in xs]), _getter([w[j] for w in ws])) for j in range(k)]
         return _Fold(start, end, first, cols)
 
-    def _locals(self, op, i, members, getters, start, end, step, partner_slots=None, operands=None) -> list:
+    def _locals(self, op, i, members, getters, start, end, step, partner_slots=None, operands=None,
+                parents=None) -> list:
         """The slots of op's i-th local derivative for each member: a constant, the other operand, or computed.
 
         A masked derivative is always computed, into slots of its own, so that its slot tells a
@@ -445,7 +447,7 @@ class _Program:
         loc = self._new_slots(len(members))
         step.add(_Map(_local_fn(op, i), loc[0], loc[-1] + 1, getters + [_getter(list(range(start, end)))]))
         if masked:
-            self.mask_runs.append((loc[0], loc[-1] + 1, op, operands, i))
+            self.mask_runs.append((loc[0], loc[-1] + 1, op, operands, i, parents))
         return loc
 
     def _terms_group(self, members, start):
@@ -550,7 +552,10 @@ class _Program:
         groups = defaultdict(list)
         top = n + 1
         root_id = ids[root]
-        del ids
+        # the parents of masked edges: only their groups check their sums for nan
+        masked_ids = set(map(ids.get, chain.from_iterable(map(itemgetter(5), self.mask_runs))))
+        masks = _MaskRuns(self.mask_runs) if self.mask_runs else None
+        del ids, self.mask_runs
         keys = zip(map(sub, repeat(top), levels), counts, repeat(0))
         deque(map(list.append, map(groups.__getitem__, keys), range(n)), 0)
         root_key = (top - levels[root_id], counts[root_id], 0)
@@ -565,8 +570,6 @@ class _Program:
         gidx[root_id] = 0
         g_of = gidx.__getitem__
         g_lists = {}  # id of a claim's consumer ids -> their gradient slots (shared by a row's Values)
-        masks = _MaskRuns(self.mask_runs, len(self.M_init)) if self.mask_runs else None
-        del self.mask_runs
         size = 1
         for key in sorted(groups):
             members = groups[key]
@@ -588,13 +591,11 @@ class _Program:
                         for j in range(k)]
             starts = [vid - n for vid in members] if key[2] else None
             # only a group with a masked edge checks its sums for nan (a diverged run: 2.5-10x faster)
-            masked = masks is not None and masks.any_masked(chain.from_iterable(locs))
+            masked = not masked_ids.isdisjoint(members)
             self.backward.append(_Gather(start, start + len(members), cols, starts,
                                          masks if masked else None, k >= _WIDE))
             for lists in buckets:  # copied into the program: emptied (peak memory)
                 deque(map(list.clear, lists), 0)
-        if masks is not None:
-            masks.flags = None  # read by the build alone
         self.g_size = size
         self.param_g = gidx[n:unread]
 
@@ -936,19 +937,13 @@ class _Gather:
 class _MaskRuns:
     """Where PyTorch masks a gradient: runs of local-derivative slots of masked edges (see _locals)."""
 
-    __slots__ = ("firsts", "runs", "flags")
+    __slots__ = ("firsts", "runs")
 
-    def __init__(self, runs, n_slots: int) -> None:
+    def __init__(self, runs) -> None:
         # (first slot, end, op, operand slot lists, the mask's code), in slot order
         self.runs = [(first, end, op, operands, compile(op.masks[i], f"<mask of {op.name}>", "eval"))
-                     for first, end, op, operands, i in runs]
+                     for first, end, op, operands, i, _ in runs]
         self.firsts = [run[0] for run in runs]
-        self.flags = bytearray(n_slots)  # 1 at a masked edge's local slot; for building only
-        for first, end, *_ in runs:
-            self.flags[first:end] = b"\x01" * (end - first)
-
-    def any_masked(self, local_slots) -> bool:
-        return any(map(self.flags.__getitem__, local_slots))
 
     def holds(self, loc: int, M: list) -> bool:
         """Is the edge whose local derivative is M[loc] masked, at the values in M?"""
