@@ -320,8 +320,9 @@ class _Program:
             vs = list(map(itemgetter(0), members))
             ps = list(map(attrgetter("_parents"), vs))
             xs = list(map(self.slot.__getitem__, ps))
-            step = _Map(op.float_forward, start, end, [_getter(xs)])
-            loc = self._locals(op, 0, members, [_getter(xs)], start, end, step, operands=[xs], parents=ps)
+            getters = [_getter(xs)]
+            step = _Map(op.float_forward, start, end, getters)
+            loc = self._locals(op, 0, members, getters, start, end, step, operands=[xs], parents=ps)
             self.edges.update(zip(vs, zip(zip(ps), zip(loc))))
             return step
         if kind == "binary":
