@@ -59,13 +59,14 @@ elif case in ("W5-nn", "W5-compile"):
     gc.disable()
     model = gpt_nn.Model(G.init_params())
     seq = G.tokens(G.NAME)
+    params = model.flat()  # nn's parameters() walks the module tree: not part of compiling
     loss = model.loss(seq); loss.backward()  # warm-up
     for _ in range(reps):
         if case == "W5-nn":
             loss = None
             loss = model.loss(seq); loss.backward()
         else:
-            engine.compile_graph(loss, model.flat())
+            engine.compile_graph(loss, params)
 elif case.startswith("W5"):
     import contextlib, gc, gpt_model as G, engine
     gc.disable()
