@@ -471,3 +471,45 @@ def test_contract_snippet():
     assert any(p.data != b for p, b in zip(params, before))
     assert all(p.grad == 0.0 for p in params)
     assert model([0.5, -1.0]).data ** 2 < loss.data  # one small step downhill
+
+
+def test_attribute_discovery_of_every_nesting():
+    """parameters()/named_parameters() of user modules: C-level checks for uniform nesting, the
+    per-leaf walk for ragged or subclassed lists; both must find the same leaves as before."""
+    class Rows(list):
+        pass
+
+    class Sub(Value):
+        __slots__ = ()
+
+    v = [Value(float(i)) for i in range(9)]
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.a = ((v[0], v[1]), (v[2], v[3]))         # tuples of tuples: a parameter tensor
+            self.b = [v[4], [v[5], v[6]]]                # ragged: still parameters, named by index
+            self.c = [[], []]                            # empty rows: a tensor of no parameters
+            self.d = Rows([v[7]])                        # list subclass
+            self.e = [v[0] * 2.0, v[8]]                  # a computed Value inside: not a parameter
+            self.f = [1.0, 2.0]                          # floats: not state
+            self.g = [Sub(3.0)]                          # Value subclasses are parameters
+            self.h = [[v[8], 1.0]]                       # one float inside: not a parameter tensor
+
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["a[0][0]", "a[0][1]", "a[1][0]", "a[1][1]", "b[0]", "b[1][0]", "b[1][1]", "d[0]", "g[0]"]
+    params = net.parameters()
+    assert [p.data for p in params[:8]] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert all(p is v[i] for i, p in enumerate(params[:8])) and type(params[8]) is Sub
+    assert all(p is q for (_, p), q in zip(net.named_parameters(), params))
+
+
+def test_flatten_uniform_ragged_and_bare():
+    from nn.module import flatten
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    assert flatten(a) == [a]
+    assert flatten([[a, b], [c]]) == [a, b, c]
+    assert flatten([a, [b, [c]]]) == [a, b, c]
+    assert flatten([[[a]], [[b], [c]]]) == [a, b, c]
+    assert flatten([]) == [] and flatten([[], [a]]) == [a]
