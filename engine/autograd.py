@@ -24,6 +24,7 @@ from __future__ import annotations
 import platform
 import threading
 from collections import defaultdict
+from itertools import repeat
 from typing import Callable, Optional, Sequence
 
 from . import fastpath, fusion, modestate, ops
@@ -194,9 +195,9 @@ def check_grad_args(output, inputs, where: str, output_name: str = "output", inp
         inputs = list(inputs)
     except TypeError:
         raise TypeError(f"{where}: {inputs_name} must be a list of Values, got {type(inputs).__name__}") from None
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(f"{where}: {inputs_name}[{i}] must be a Value, got {type(x).__name__} {x!r}"[:300])
+    if not all(map(isinstance, inputs, repeat(Value))):  # in C: a GPT's 4,192 params, each compile
+        i, x = next((i, x) for i, x in enumerate(inputs) if not isinstance(x, Value))
+        raise TypeError(f"{where}: {inputs_name}[{i}] must be a Value, got {type(x).__name__} {x!r}"[:300])
     return inputs
 
 

@@ -40,8 +40,8 @@ import time
 from bisect import bisect_right
 from collections import Counter, defaultdict, deque
 from functools import reduce
-from itertools import chain, repeat
-from operator import add, attrgetter, itemgetter, mul, sub
+from itertools import chain, filterfalse, repeat
+from operator import add, attrgetter, is_, itemgetter, mul, sub
 from typing import Optional, Sequence, Tuple
 
 from . import fastpath, fusion, ops
@@ -51,6 +51,7 @@ from .value import Value, as_float
 
 __all__ = ["Compiled", "compile_graph", "compile_step"]
 
+_parents_of = attrgetter("_parents")
 _call = itemgetter.__call__  # itemgetter.__call__(getter, seq): applies a getter inside map(), in C
 
 
@@ -154,6 +155,10 @@ class Compiled:
 def _check_args(root, params, inputs) -> tuple:
     params = tuple(check_grad_args(root, params, "compile_graph", "root", "params"))
     inputs = tuple(check_grad_args(root, inputs, "compile_graph", "root", "inputs"))
+    everything = params + inputs
+    # C-level checks first (a GPT's 4,192 params, each compile); the loop only finds what to name
+    if all(map(is_, map(_parents_of, everything), repeat(None))) and len(set(everything)) == len(everything):
+        return params, inputs
     seen = set()
     for name, group in (("params", params), ("inputs", inputs)):
         for i, v in enumerate(group):
@@ -197,7 +202,7 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
 def _compile(root: Value, params: tuple, inputs: tuple, watch: Sequence[Value], t0: float) -> Compiled:
     nodes, leaves = fastpath.nodes_and_leaves(root)  # topological_order(root), split
     known = set(params) | set(inputs)
-    missing = [v for v in leaves if v not in known]
+    missing = list(filterfalse(known.__contains__, leaves))
     del known, leaves  # not needed from here on (peak memory: W5 has 4,192 params)
     if missing:
         ex = missing[0]
@@ -239,8 +244,9 @@ class _Program:
         self.n_nodes = len(nodes)
         self.n_params = len(params)
         self.n_inputs = len(inputs)
-        for v in params + inputs:
-            self.slot[v] = self._new_slot(v.data)
+        leaves = params + inputs
+        self.M_init += map(attrgetter("data"), leaves)  # slots 0.. in order: params, then inputs
+        self.slot.update(zip(leaves, range(len(leaves))))
         self.forward = []
         self.backward = []
         self._build_forward(nodes)
@@ -278,22 +284,24 @@ class _Program:
         level = self.level = {}
         get = level.get
         groups = defaultdict(list)  # (level, key) -> [(node, plan)], nodes of a level being independent
-        part_level = {}  # engine.dot's a or b Values -> their deepest level: a layer's nodes share them
+        # engine.dot's a or b Values -> (their deepest level, the first equal tuple): a layer's nodes
+        # share them, and as one object each is keyed by id() from here on (hashing a row costs)
+        part_level = {}
         unary = {}  # op name -> its group key: _plan's answer for a unary node depends on the name alone
         for v in nodes:
             # engine.dot's fast path and unary ops (an MLP's nodes, nearly all) are planned here, inline
             ps = v._parents  # first: seals an open fused node
             ctx = v._ctx
             if type(ctx) is int and v.op == "dot" and v._local is not CLOSURE:
-                key, plan = _SUM, (ps[:ctx], ps[ctx:])
-                lv = 0
-                for part in plan:
-                    lp = part_level.get(part)
-                    if lp is None:
-                        lp = part_level[part] = max(map(get, part, repeat(0)), default=0)
-                    if lp > lv:
-                        lv = lp
-                lv += 1
+                a, b = ps[:ctx], ps[ctx:]
+                la = part_level.get(a)
+                if la is None:
+                    la = part_level[a] = (max(map(get, a, repeat(0)), default=0), a)
+                lb = part_level.get(b)
+                if lb is None:
+                    lb = part_level[b] = (max(map(get, b, repeat(0)), default=0), b)
+                key, plan = _SUM, (la[1], lb[1])
+                lv = 1 + (la[0] if la[0] > lb[0] else lb[0])
             else:
                 key = unary.get(v.op) if ctx is None and v._local is not CLOSURE else None
                 if key is None:
@@ -363,9 +371,9 @@ class _Program:
             for v, (pa, pb) in members:
                 n, local = v._ctx, v._local
                 m = len(pb)
-                i = seen_a.get(pa)
+                i = seen_a.get(id(pa))  # pa, pb: one object per distinct tuple (_build_forward)
                 if i is None:
-                    i = seen_a[pa] = len(ua)
+                    i = seen_a[id(pa)] = len(ua)
                     a = list(map(get, pa))
                     ua.append(a)
                     a_rows.append(pa)
@@ -376,11 +384,11 @@ class _Program:
                     b += map(const, local[m:n]) if None in cs else cs
                     j = seen_mixed.setdefault(tuple(b), len(ub))
                 else:
-                    j = seen_b.get(pb)
+                    j = seen_b.get(id(pb))
                     b = None if j is None else ub[j]
                     if j is None:
                         b = list(map(get, pb))
-                        j = seen_b[pb] = len(ub)
+                        j = seen_b[id(pb)] = len(ub)
                 if j == len(ub):
                     ub.append(b)
                     b_rows.append(pb)
