@@ -287,9 +287,12 @@ class _Program:
         # engine.dot's a or b Values -> (their deepest level, the first equal tuple): a layer's nodes
         # share them, and as one object each is keyed by id() from here on (hashing a row costs)
         part_level = {}
-        unary = {}  # op name -> its group key: _plan's answer for a unary node depends on the name alone
+        # op name -> its group key, per layout (one parent; two Value parents; a Value and a float in
+        # _ctx): for unary and binary ops _plan's answer depends on these alone
+        one, two, with_number = {}, {}, {}
+        by_parents = (one, two)  # indexed by "the parents are a tuple"
         for v in nodes:
-            # engine.dot's fast path and unary ops (an MLP's nodes, nearly all) are planned here, inline
+            # engine.dot's fast path, unary and binary ops (a GPT's nodes, nearly all) are planned here, inline
             ps = v._parents  # first: seals an open fused node
             ctx = v._ctx
             if type(ctx) is int and v.op == "dot" and v._local is not CLOSURE:
@@ -303,13 +306,23 @@ class _Program:
                 key, plan = _SUM, (la[1], lb[1])
                 lv = 1 + (la[0] if la[0] > lb[0] else lb[0])
             else:
-                key = unary.get(v.op) if ctx is None and v._local is not CLOSURE else None
+                known = None
+                if v._local is not CLOSURE:
+                    if ctx is None:
+                        known = by_parents[type(ps) is tuple]
+                    elif type(ctx) is float and type(ps) is not tuple:
+                        known = with_number
+                key = None if known is None else known.get(v.op)
                 if key is None:
                     key, plan = _plan(v)
-                    if key[0] == "unary":
-                        unary[v.op] = key
-                else:
+                    if known is not None and key[0] in ("unary", "binary"):
+                        known[v.op] = key
+                elif key[0] == "unary":
                     plan = None
+                elif known is two:
+                    plan = ps
+                else:  # ops.node_inputs' operands: the float first for a reflected op (2.0 - x)
+                    plan = (ps, ctx) if key[2][0] else (ctx, ps)
                 lv = 1 + (max(map(get, ps, repeat(0))) if type(ps) is tuple else get(ps, 0))
             level[v] = lv
             groups[(lv, key)].append((v, plan))

@@ -410,6 +410,9 @@ else:
 @pytest.mark.parametrize("fn", [
     lambda x, y: x * x + y,                     # a parent used twice
     lambda x, y: 2.0 - x + 1.0 / y + 2.0 ** x + y ** 2.0 + x / -3.0 + (-x).abs(),
+    # each form twice: the second node of a form is planned from the first one's answer
+    lambda x, y: ((2.0 - x) * (3.0 - y) + (x - 2.0) / (y - 3.0) + (1.0 / x) * (2.0 / y)
+                  + (2.0 ** x) * (3.0 ** y) + x ** 2.0 + y ** 3.0 + x * y + y * x),
     lambda x, y: (x - 0.5).relu() * y.sigmoid() + (x * y).tanh() + y.exp().log() + (x * x).sqrt(),
     lambda x, y: engine.sum([x, 3.0, y, -0.1]) * engine.sum([y]),  # number terms of sum
     lambda x, y: engine.sum([x, y], start=0.1) + engine.sum([x], start=-0.7),  # a start
