@@ -602,14 +602,21 @@ class _Program:
             if not claims or claims.keys().isdisjoint(members):  # bucket edges alone (most groups)
                 buckets = list(map(in_locs.__getitem__, members)), list(map(in_cids.__getitem__, members))
                 locs = buckets[0]  # each member has edges, all in its bucket
-                consumers = list(map(list, map(map, repeat(g_of), buckets[1])))
+                if k < _WIDE:  # columns read straight from the buckets: no list per member
+                    cids = buckets[1]
+                    consumers = None
+                else:
+                    consumers = list(map(list, map(map, repeat(g_of), buckets[1])))
             else:
                 locs, consumers = _claimed_edges(members, claims, in_locs, in_cids, g_of, g_lists)
                 buckets = ()
                 deque(map(claims.pop, members, repeat(None)), 0)  # read no more (peak memory)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
-            else:           # few: the j-th edges of all the nodes are one column
+            elif consumers is None:  # few: the j-th edges of all the nodes are one column
+                cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(g_of, map(itemgetter(j), cids)))))
+                        for j in range(k)]
+            else:
                 cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(itemgetter(j), consumers))))
                         for j in range(k)]
             starts = [vid - n for vid in members] if key[2] else None
