@@ -169,7 +169,7 @@ def _check_args(root, params, inputs) -> tuple:
             if v in seen:
                 raise ValueError(f"compile_graph: {name}[{i}] is listed twice")
             seen.add(v)
-    return params, inputs, listed
+    return params, inputs, listed  # not reached: the loop raises where the C-level checks failed
 
 
 def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = (), *,
@@ -193,15 +193,14 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
     t0 = time.perf_counter()
     if isinstance(inputs, Value):
         inputs = [inputs]
-    params, inputs, listed = _check_args(root, params, inputs)
     # Compiling allocates an object or two per edge and makes no cycles; with the collector
     # on, it re-walks the graph again and again (digits' full batch at once: 4.6 s -> 2.1 s paused).
     with gc_paused():
-        return _compile(root, params, inputs, listed, watch, t0)
+        return _compile(root, params, inputs, watch, t0)
 
 
-def _compile(root: Value, params: tuple, inputs: tuple, listed: set, watch: Sequence[Value], t0: float) -> Compiled:
-    """``listed``: the set of params and inputs."""
+def _compile(root: Value, params, inputs, watch: Sequence[Value], t0: float) -> Compiled:
+    params, inputs, listed = _check_args(root, params, inputs)  # listed: the set of both
     nodes, leaves = fastpath.nodes_and_leaves(root)  # topological_order(root), split
     missing = [] if listed.issuperset(leaves) else list(filterfalse(listed.__contains__, leaves))
     del listed, leaves  # not needed from here on (peak memory: W5 has 4,192 params)
@@ -508,8 +507,9 @@ class _Program:
     def _build_backward(self, root, nodes, params) -> None:
         self.param_g = [None] * len(params)
         self.dense_blocks = [(first, len(row), len(used)) for row, first, used in self.dense]  # for tests
-        if root._parents is None:  # the graph is a single leaf
+        if root._parents is None:  # the graph is a single leaf: a param, or an input (gradient 0 for all)
             self.root_param = [i for i, v in enumerate(params) if v is root]
+            self.g_size = 1
             del self.edges, self.dense, self.level, self.mask_runs
             return
         self.root_param = []
@@ -607,7 +607,7 @@ class _Program:
                 buckets = list(map(in_locs.__getitem__, members)), list(map(in_cids.__getitem__, members))
                 locs = buckets[0]  # each member has edges, all in its bucket
                 if k < _WIDE:  # columns read straight from the buckets: no list per member
-                    cids = buckets[1]
+                    bucket_cids = buckets[1]
                     consumers = None
                 else:
                     consumers = list(map(list, map(map, repeat(g_of), buckets[1])))
@@ -617,10 +617,10 @@ class _Program:
                 deque(map(claims.pop, members, repeat(None)), 0)  # read no more (peak memory)
             if k >= _WIDE:  # many edges per node: one sum per node, over (locals, consumer gradients)
                 cols = (_unique_getters(locs), _unique_getters(consumers))
-            elif consumers is None:  # few: the j-th edges of all the nodes are one column
-                cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(g_of, map(itemgetter(j), cids)))))
-                        for j in range(k)]
-            else:
+            elif consumers is None:  # few, in buckets: the j-th edges of all the nodes are one column
+                cols = [(_getter(list(map(itemgetter(j), locs))),
+                         _getter(list(map(g_of, map(itemgetter(j), bucket_cids))))) for j in range(k)]
+            else:  # few, some claimed: the same columns, from the merged lists
                 cols = [(_getter(list(map(itemgetter(j), locs))), _getter(list(map(itemgetter(j), consumers))))
                         for j in range(k)]
             starts = [vid - n for vid in members] if key[2] else None

@@ -146,7 +146,11 @@ _op_of = attrgetter("op")
 
 
 def _param_lists(obj):
-    """Uniformly nested lists/tuples of leaf Values as nested lists of the same Values, else None.
+    """Nested lists/tuples of leaf Values as nested lists of the same Values, else None.
+
+    Each list or tuple must hold only lists/tuples or only Values (rows may
+    differ in length); anything else (a row mixing both, a list subclass)
+    gets None, and _attr_state's per-leaf walk decides.
 
     C-level checks per row: ``parameters()`` walks every module each call
     (``model.zero_grad()`` each step), and a per-leaf generator cost 9 ms on a 4,192-param GPT.
@@ -181,7 +185,7 @@ def _attr_state(name: str, value):
         t = _param_lists(value)
         if t is not None:
             return (name, t, True), []
-        if all(_is_param(v) for v in _iter_leaves(value)):  # ragged or mixed nesting, or list subclasses
+        if all(_is_param(v) for v in _iter_leaves(value)):  # Values and lists mixed in a row, list subclasses
             return (name, _as_lists(value), True), []
     return None, []
 

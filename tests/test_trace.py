@@ -452,6 +452,12 @@ def test_root_is_leaf_and_unused_leaf():
     assert compile_graph(x, [x, z]).run([4.0, 0.0]) == (4.0, (1.0, 0.0))
     assert compile_graph(x * 3.0, [z, x]).run([1.0, 2.0]) == (6.0, (0.0, 3.0))
     assert compile_graph(x * 3.0, [x, z]).forward([2.0, 9.0]) == 6.0
+    # the root is an input: its value comes back, every param gets 0 (or keeps its .grad in step)
+    w = Value(3.0)
+    f = compile_graph(x, [w], inputs=[x])
+    assert f.run([1.0], inputs=[5.0]) == (5.0, (0.0,))
+    w.grad = 0.5
+    assert f.step(inputs=[7.0]) == 7.0 and w.grad == 0.5
 
 
 def test_repr_and_sizes():
