@@ -99,9 +99,13 @@ def _to_data(obj):
     return obj.data if isinstance(obj, Value) else float(obj)
 
 
-def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite: bool = False) -> None:
-    """Raise StateDictError unless ``obj`` is a nested list of (finite) numbers of ``shape``."""
-    if not shape:
+def _check_numbers(obj, like, key: str, path: str = "", allow_nonfinite: bool = False) -> None:
+    """Raise StateDictError unless ``obj`` is a nested list of (finite) numbers shaped as ``like``.
+
+    ``like``: the tensor being loaded into (nested lists of Values or floats), so a
+    ragged tensor (rows of different lengths) is checked row by row.
+    """
+    if not isinstance(like, list):
         if type(obj) is bool or not isinstance(obj, (int, float)):
             raise StateDictError(
                 f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {short(obj)}")
@@ -113,13 +117,13 @@ def _check_numbers(obj, shape: tuple, key: str, path: str = "", allow_nonfinite:
             raise StateDictError(f"load_state_dict: {key}{path} must be finite, got {obj!r} "
                                  f"(pass allow_nonfinite=True to load nan/inf weights anyway)")
         return
-    if not isinstance(obj, list) or len(obj) != shape[0]:
+    if not isinstance(obj, list) or len(obj) != len(like):
         got = f"a list of length {len(obj)}" if isinstance(obj, list) else f"{type(obj).__name__} {short(obj)}"
         raise StateDictError(
-            f"load_state_dict: {key}{path} has the wrong shape: expected a list of length {shape[0]} "
-            f"(full shape {shape}), got {got}")
-    for i, o in enumerate(obj):
-        _check_numbers(o, shape[1:], key, f"{path}[{i}]", allow_nonfinite)
+            f"load_state_dict: {key}{path} has the wrong shape: expected a list of length {len(like)} "
+            f"(full shape {_shape(like)}), got {got}")
+    for i, (o, t) in enumerate(zip(obj, like)):
+        _check_numbers(o, t, key, f"{path}[{i}]", allow_nonfinite)
 
 
 def _iter_leaves(obj):
@@ -437,7 +441,7 @@ class Module:
         for name, t, _ in tensors:
             if name not in state:
                 continue
-            _check_numbers(state[name], _shape(t), repr(name), "", allow_nonfinite)
+            _check_numbers(state[name], t, repr(name), "", allow_nonfinite)
             todo.append((t, state[name]))
         for prefix, m in self.named_modules():
             m._check_state({name: state[prefix + name] for name, _, _ in m._tensors() if prefix + name in state},

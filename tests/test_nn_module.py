@@ -513,3 +513,22 @@ def test_flatten_uniform_ragged_and_bare():
     assert flatten([a, [b, [c]]]) == [a, b, c]
     assert flatten([[[a]], [[b], [c]]]) == [a, b, c]
     assert flatten([]) == [] and flatten([[], [a]]) == [a]
+
+
+def test_ragged_tensors_round_trip_through_state_dict():
+    """A custom module's ragged weights (rows of different lengths) load back, row by row checked."""
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.b = [[Value(0.1)], [Value(0.2), Value(0.3)]]
+            self.w = [[[Value(1.0), Value(2.0)]], [[Value(3.0)], [Value(4.0)]]]
+
+    net = Net()
+    state = net.state_dict()
+    assert state == {"b": [[0.1], [0.2, 0.3]], "w": [[[1.0, 2.0]], [[3.0], [4.0]]]}
+    state["w"][1][1][0] = 9.0
+    net.load_state_dict(state)
+    assert net.state_dict()["w"] == [[[1.0, 2.0]], [[3.0], [9.0]]]
+    with pytest.raises(StateDictError, match=r"'b'\[1\] has the wrong shape: expected a list of length 2"):
+        net.load_state_dict({"b": [[1.0], [2.0]], "w": state["w"]})
+    assert net.state_dict()["b"] == [[0.1], [0.2, 0.3]]  # all or nothing
