@@ -224,11 +224,17 @@ class Value(metaclass=_ValueType):
         return memo[id(self)]
 
     def __reduce_ex__(self, protocol):
-        """Pickle the graph below this Value as a flat list (no recursion, any depth)."""
+        """Pickle the graph below this Value as a flat list (no recursion, any depth).
+
+        Its leaves go in as themselves (one level deep), so pickle's memo keeps
+        a leaf shared by several Values pickled together, as ``deepcopy`` does:
+        ``pickle.dumps((w, loss))`` loads a ``loss`` whose graph holds that ``w``.
+        """
         from .autograd import topological_order
         order = topological_order(self)
         index = {id(v): i for i, v in enumerate(order)}
-        return _unpickle, ([_entry(v, lambda u: _Ref(index[id(u)])) for v in order],)
+        return _unpickle, ([v if v._parents is None and v is not self else _entry(v, lambda u: _Ref(index[id(u)]))
+                            for v in order],)
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Backpropagate from this Value: every Value it depends on gets ``.grad``.
@@ -292,8 +298,8 @@ def _rebuild(entry: tuple, node) -> Value:
 
 def _unpickle(entries: list) -> Value:
     nodes = []
-    for entry in entries:
-        nodes.append(_rebuild(entry, nodes.__getitem__))
+    for entry in entries:  # a leaf arrives unpickled already (see Value.__reduce_ex__)
+        nodes.append(entry if isinstance(entry, Value) else _rebuild(entry, nodes.__getitem__))
     return nodes[-1]
 
 

@@ -52,6 +52,10 @@ def test_shared_nodes_stay_shared_and_memo_is_respected():
         assert b.parents[0].label == "x"
     pair = copy.deepcopy([x, y])                   # one deepcopy: the copies share x too
     assert pair[1].parents[1].parents[0] is pair[0]
+    w, loss = pickle.loads(pickle.dumps((x, y)))   # one pickle: so do its leaves (params and their loss)
+    assert loss.parents[1].parents[0] is w
+    loss.backward()
+    assert w.grad == pytest.approx(leaf_grads(y)["x"]) and w.grad != 0.0
 
 
 def test_copy_shares_the_graph_and_subclass_state_is_kept():
