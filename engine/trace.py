@@ -425,7 +425,8 @@ class _Program:
                     dense_b[j].append((v, ua[i]))
                     b_edges = False
                 if not b_edges:
-                    edges[v] = (pa, ub[j]) if a_edges else ((), ())
+                    if a_edges:  # else no edges at all: _build_backward reads it as _NO_EDGES
+                        edges[v] = (pa, ub[j])
                 elif a_edges:
                     edges[v] = (v._parents, ub[j] + ua[i][:len(pb)])
                 else:
@@ -524,7 +525,7 @@ class _Program:
         ids = dict(zip(nodes, range(n)))
         ids.update(zip(params, range(n, unread)))
         levels = list(map(self.level.__getitem__, nodes))
-        consumers = list(map(self.edges.__getitem__, reversed(nodes)))
+        consumers = list(map(self.edges.get, reversed(nodes), repeat(_NO_EDGES)))
         del self.edges, self.level  # read no more: freed as early as possible (peak memory)
         parents = list(map(itemgetter(0), consumers))
         pids = list(map(ids.get, chain.from_iterable(parents), repeat(unread)))
@@ -672,6 +673,7 @@ def _local_fn(op, i: int):
 
 
 _SUM = ("sum",)
+_NO_EDGES = ((), ())  # a dot node whose edges are all in dense blocks or go to inputs
 
 
 def _plan(v: Value):
