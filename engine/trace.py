@@ -666,10 +666,23 @@ class _Program:
         return out, tuple(begin[i] if g is None else G[g] for i, g in enumerate(self.param_g))
 
 
+# (id of an op record, what) -> (the record, its code): made once per process, not per compile
+# (W5's 9 derivative functions and 4 masks cost ~0.35 ms of eval/compile, a tenth of an eager step)
+_CODE = {}
+
+
+def _op_code(op, what, make):
+    entry = _CODE.get((id(op), what))
+    if entry is None or entry[0] is not op:  # a record made later at a reused address: its own code
+        entry = _CODE[(id(op), what)] = (op, make())
+    return entry[1]
+
+
 def _local_fn(op, i: int):
     """Op's i-th local derivative alone, as a float function: ``d(x, y)`` or ``d(a, b, y)``."""
     args = ", ".join(op.variables)
-    return eval(f"lambda {args}, y: {op.derivatives[i]}", op.namespace)  # noqa: S307 - the op record's text
+    return _op_code(op, ("local", i), lambda: eval(  # noqa: S307 - the op record's text
+        f"lambda {args}, y: {op.derivatives[i]}", op.namespace))
 
 
 _SUM = ("sum",)
@@ -977,7 +990,8 @@ class _MaskRuns:
 
     def __init__(self, runs) -> None:
         # (first slot, end, op, operand slot lists, the mask's code), in slot order
-        self.runs = [(first, end, op, operands, compile(op.masks[i], f"<mask of {op.name}>", "eval"))
+        self.runs = [(first, end, op, operands, _op_code(op, ("mask", i), lambda op=op, i=i: compile(
+                          op.masks[i], f"<mask of {op.name}>", "eval")))
                      for first, end, op, operands, i, _ in runs]
         self.firsts = [run[0] for run in runs]
 
