@@ -522,3 +522,20 @@ def test_watched_nodes_give_their_values_after_each_replay():
     assert f.forward([1.0], inputs=[1.0]) == math.tanh(1.0) ** 2 + 1.0 and f.watched == [math.tanh(1.0)]
     with pytest.raises(ValueError, match="watch\\[0\\] is not a node"):
         compile_graph(y, [w], inputs=[x], watch=[Value(3.0)])
+
+
+def test_a_replaced_user_op_compiles_with_its_new_derivative():
+    """Derivative code is made once per op record: a re-registered op (same name) gets its own."""
+    from engine import register_op
+    try:
+        cube = register_op("cube_trace_test", lambda x: x ** 3, [lambda x, y: 3.0 * x * x])
+        x = Value(2.0)
+        f = compile_graph(cube(x) * 1.0, [x])
+        assert f.run([2.0]) == (8.0, (12.0,))
+        cube = register_op("cube_trace_test", lambda x: 2.0 * x ** 3, [lambda x, y: 6.0 * x * x], replace=True)
+        g = compile_graph(cube(x) * 1.0, [x])
+        assert g.run([2.0]) == (16.0, (24.0,))
+        assert f.run([1.0]) == (1.0, (3.0,))  # the first program keeps the record it was compiled from
+    finally:
+        from engine import ops
+        ops._forget(ops.OPS["cube_trace_test"])
