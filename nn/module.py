@@ -126,22 +126,6 @@ def _check_numbers(obj, like, key: str, path: str = "", allow_nonfinite: bool = 
         _check_numbers(o, t, key, f"{path}[{i}]", allow_nonfinite)
 
 
-def _iter_leaves(obj):
-    """The non-list items of nested lists/tuples, lazily (so ``all()`` stops at the first misfit)."""
-    if isinstance(obj, (list, tuple)):
-        for o in obj:
-            yield from _iter_leaves(o)
-    else:
-        yield obj
-
-
-def _as_lists(obj):
-    """Nested tuples/lists of Values as nested lists (the same Value objects)."""
-    if isinstance(obj, (list, tuple)):
-        return [_as_lists(o) for o in obj]
-    return obj
-
-
 def _is_param(v) -> bool:
     return isinstance(v, Value) and v.op == ""  # a computed result (op != "") is not a parameter
 
@@ -152,25 +136,25 @@ _op_of = attrgetter("op")
 def _param_lists(obj):
     """Nested lists/tuples of leaf Values as nested lists of the same Values, else None.
 
-    Each list or tuple must hold only lists/tuples or only Values (rows may
-    differ in length); anything else (a row mixing both, a list subclass)
-    gets None, and _attr_state's per-leaf walk decides.
-
-    C-level checks per row: ``parameters()`` walks every module each call
-    (``model.zero_grad()`` each step), and a per-leaf generator cost 9 ms on a 4,192-param GPT.
+    C-level checks for a row of only lists/tuples or only Values (rows may
+    differ in length): ``parameters()`` walks every module each call
+    (``model.zero_grad()`` each step), and a per-leaf generator cost 9 ms on
+    a 4,192-param GPT.  A row mixing both, or holding list subclasses, is
+    checked item by item.
     """
     kinds = set(map(type, obj))
-    if kinds <= {list, tuple}:
-        out = []
-        for o in obj:
-            sub = _param_lists(o)
-            if sub is None:
+    if not kinds <= {list, tuple} and all(issubclass(k, Value) for k in kinds):  # a row of Values
+        return list(obj) if set(map(_op_of, obj)) == {""} else None
+    out = []
+    for o in obj:
+        if isinstance(o, (list, tuple)):
+            o = _param_lists(o)
+            if o is None:
                 return None
-            out.append(sub)
-        return out
-    if all(issubclass(k, Value) for k in kinds) and set(map(_op_of, obj)) == {""}:
-        return list(obj)
-    return None
+        elif not _is_param(o):
+            return None
+        out.append(o)
+    return out
 
 
 def _attr_state(name: str, value):
@@ -189,8 +173,6 @@ def _attr_state(name: str, value):
         t = _param_lists(value)
         if t is not None:
             return (name, t, True), []
-        if all(_is_param(v) for v in _iter_leaves(value)):  # Values and lists mixed in a row, list subclasses
-            return (name, _as_lists(value), True), []
     return None, []
 
 
