@@ -157,19 +157,18 @@ def _check_args(root, params, inputs) -> tuple:
     inputs = tuple(check_grad_args(root, inputs, "compile_graph", "root", "inputs"))
     everything = params + inputs
     listed = set(everything)
-    # C-level checks first (a GPT's 4,192 params, each compile); the loop only finds what to name
-    if all(map(is_, map(_parents_of, everything), repeat(None))) and len(listed) == len(everything):
-        return params, inputs, listed
-    seen = set()
-    for name, group in (("params", params), ("inputs", inputs)):
-        for i, v in enumerate(group):
-            if v._parents is not None:
-                raise ValueError(f"compile_graph: {name}[{i}] is not a leaf (it is the result of op '{v.op}'); "
-                                 f"pass the Values the graph starts from")
-            if v in seen:
-                raise ValueError(f"compile_graph: {name}[{i}] is listed twice")
-            seen.add(v)
-    return params, inputs, listed  # not reached: the loop raises where the C-level checks failed
+    # C-level checks (a GPT's 4,192 params, each compile); if one fails, the loop finds what to name
+    if not (all(map(is_, map(_parents_of, everything), repeat(None))) and len(listed) == len(everything)):
+        seen = set()
+        for name, group in (("params", params), ("inputs", inputs)):
+            for i, v in enumerate(group):
+                if v._parents is not None:
+                    raise ValueError(f"compile_graph: {name}[{i}] is not a leaf (it is the result of op "
+                                     f"'{v.op}'); pass the Values the graph starts from")
+                if v in seen:
+                    raise ValueError(f"compile_graph: {name}[{i}] is listed twice")
+                seen.add(v)
+    return params, inputs, listed
 
 
 def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = (), *,
