@@ -7,7 +7,7 @@
 (6.3893, 7.3876, 0.001)
 """
 from .autograd import backward, grad, topological_order
-from .errors import AnomalyError, GradcheckError, OpError
+from .errors import AnomalyError, GradcheckError, OpError, UnusedInputError
 from .gradcheck import gradcheck, gradgradcheck, numeric_grad
 from .graph import formula
 from .modes import detect_anomaly, enable_grad, fused, gc_paused, is_anomaly_enabled, is_grad_enabled, no_grad
@@ -30,7 +30,7 @@ def __getattr__(name: str):
     if name in ("explain", "draw_backward"):
         from . import walkthrough  # not engine/explain.py: the module would shadow the function
         return getattr(walkthrough, name)
-    if name in ("compile_graph", "Compiled"):
+    if name in ("compile_graph", "compile_step", "Compiled"):
         from . import trace
         return getattr(trace, name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")
@@ -39,6 +39,6 @@ def __getattr__(name: str):
 __all__ = [
     "Value", "dot", "linear", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "is_anomaly_enabled", "fused",
     "detect_anomaly", "gc_paused", "gradcheck", "gradgradcheck", "numeric_grad", "register_op",
-    "GradcheckError", "AnomalyError", "OpError",
-    "topological_order", "formula", "draw_dot", "explain", "draw_backward", "compile_graph", "Compiled",
+    "GradcheckError", "AnomalyError", "OpError", "UnusedInputError",
+    "topological_order", "formula", "draw_dot", "explain", "draw_backward", "compile_graph", "compile_step", "Compiled",
 ]

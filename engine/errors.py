@@ -20,3 +20,17 @@ class GradcheckError(RuntimeError):
 
 class OpError(RuntimeError):
     """A function given to ``register_op`` failed; the message names the op and its input values."""
+
+
+class UnusedInputError(ValueError):
+    """Raised by ``compile_graph`` when an input leaf does not reach the root.
+
+    A replay would ignore the numbers fed for it, so the recorded graph most
+    likely holds its value as a constant instead.  ``.index``: its position in
+    ``inputs``; ``.count``: how many inputs are unused.
+    """
+
+    def __init__(self, message: str, index: int, count: int):
+        super().__init__(message)
+        self.index = index
+        self.count = count

@@ -46,6 +46,7 @@ from typing import Optional, Sequence, Tuple
 
 from . import fastpath, fusion, ops
 from .autograd import CLOSURE, check_grad_args
+from .errors import UnusedInputError
 from .modes import gc_paused
 from .value import Value, as_float
 
@@ -175,8 +176,10 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
                   watch: Sequence[Value] = ()) -> Compiled:
     """Trace ``root``'s graph once; return a ``Compiled`` that replays it on new numbers.
 
-    ``params`` and ``inputs`` must list every leaf Value the graph depends on
-    (a listed leaf that the graph does not use is allowed: gradient 0).
+    ``params`` and ``inputs`` must list every leaf Value the graph depends on.
+    A param the graph does not use is allowed (gradient 0); an input it does
+    not use raises ``UnusedInputError``: a replay would ignore its numbers,
+    so the recording has most likely baked its value in as a constant.
     ``watch``: nodes of the graph whose values each replay keeps in
     ``Compiled.watched`` (a model's outputs, say).  See the module docstring
     for what a replay assumes.
@@ -202,15 +205,34 @@ def _compile(root: Value, params, inputs, watch: Sequence[Value], t0: float) -> 
     params, inputs, listed = _check_args(root, params, inputs)  # listed: the set of both
     nodes, leaves = fastpath.nodes_and_leaves(root)  # topological_order(root), split
     missing = [] if listed.issuperset(leaves) else list(filterfalse(listed.__contains__, leaves))
-    del listed, leaves  # not needed from here on (peak memory: W5 has 4,192 params)
     if missing:
         ex = missing[0]
-        name = f"label {ex.label!r}" if ex.label else f"data {ex.data!r}"
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
-                         f"inputs (first: {name}); list every leaf (constants belong in ops as numbers)")
+                         f"inputs (first: {_leaf_name(ex)}); list every leaf (constants belong in ops as numbers)")
+    if inputs and len(leaves) < len(listed):  # some listed leaf is unused: fine for a param, not an input
+        _check_inputs_used(inputs, set(leaves))
+    del listed, leaves  # not needed from here on (peak memory: W5 has 4,192 params)
     watch = check_grad_args(root, watch, "compile_graph", "root", "watch")
     prog = _Program(root, nodes, params, inputs, watch)
     return Compiled(params, inputs, prog.n_nodes, prog, t0)
+
+
+def _leaf_name(v: Value) -> str:
+    return f"label {v.label!r}" if v.label else f"data {v.data!r}"
+
+
+def _check_inputs_used(inputs: tuple, reached: set) -> None:
+    """UnusedInputError for the first input the graph does not read: a replay would ignore its numbers."""
+    unused = [i for i, v in enumerate(inputs) if v not in reached]
+    if unused:
+        i = unused[0]
+        raise UnusedInputError(
+            f"compile_graph: inputs[{i}] ({_leaf_name(inputs[i])}) does not reach the root"
+            f"{f' ({len(unused)} inputs do not)' if len(unused) > 1 else ''}, so a replay would ignore the "
+            f"numbers fed for it. Its value was probably read as a plain number while recording (.data, "
+            f"float(), a branch such as `if x > 0`, or a function that takes numbers), which bakes it into "
+            f"the graph as a constant; make it reach the result through Value ops, or leave it out of inputs",
+            i, len(unused))
 
 
 # ---------------------------------------------------------------------------
@@ -1055,7 +1077,17 @@ class _StepCache:
             loss = self.fn(*wrapped)
             if not isinstance(loss, Value):
                 raise TypeError(f"compile_step: fn must return a Value (the loss), got {type(loss).__name__}")
-            c = self.compiled[key] = compile_graph(loss, self.params, inputs)
+            try:
+                c = compile_graph(loss, self.params, inputs)
+            except UnusedInputError as e:
+                raise UnusedInputError(
+                    f"compile_step: {_position(args, e.index)} = {flat[e.index]!r} does not reach fn's loss"
+                    f"{f' ({e.count} numbers do not)' if e.count > 1 else ''}, so a replay would ignore it and "
+                    f"reuse the value it had in the first call. fn probably reads it as a plain number "
+                    f"(.data, float(), a branch on its value, or a function that takes numbers, such as a "
+                    f"loss given targets); keep it a Value from fn's argument to the loss, or do not pass it",
+                    e.index, e.count) from None
+            self.compiled[key] = c
         return c.step(flat)
 
 
@@ -1065,6 +1097,27 @@ def _shape(a, where: str):
     if type(a) is bool or not isinstance(a, (int, float)):
         raise TypeError(f"{where}: expected numbers or lists of numbers, got {type(a).__name__} {a!r}"[:200])
     return None
+
+
+def _position(args: tuple, k: int) -> str:
+    """Where the k-th number of ``_flatten``ed args sits: "argument 1[2][0]"."""
+    def walk(a, path):
+        nonlocal k
+        if isinstance(a, (list, tuple)):
+            for j, x in enumerate(a):
+                found = walk(x, path + f"[{j}]")
+                if found:
+                    return found
+            return None
+        if k == 0:
+            return path
+        k -= 1
+        return None
+    for i, a in enumerate(args):
+        found = walk(a, f"argument {i}")
+        if found:
+            return found
+    return f"number {k}"
 
 
 def _flatten(a):

@@ -1,7 +1,9 @@
 """Loss functions and regularisation, named as in ``torch.nn.functional``.
 
-Every loss takes the model's outputs (Values) and plain-number targets and
-returns one Value.  ``reduction`` is ``"mean"`` (default), ``"sum"`` or
+Every loss takes the model's outputs (Values) and targets and returns one
+Value.  Targets are numbers, or Values, which stay in the graph as in
+PyTorch: ``backward()`` fills their ``.grad``, and a compiled step
+(``engine.compile_graph``/``compile_step``) can feed them per call.  ``reduction`` is ``"mean"`` (default), ``"sum"`` or
 ``"none"`` (a list, one Value per sample), as in PyTorch.
 
 Sums use the engine's fused ``sum``/``dot`` nodes: a mean over N samples
@@ -55,7 +57,7 @@ def _check_inputs(xs: list, where: str) -> list:
 
 
 def _pair(input, target, where: str):
-    """Inputs and targets as equal-length lists, non-empty, targets as floats."""
+    """Inputs and targets as equal-length lists, non-empty; targets as Values (kept) or floats."""
     xs = _check_inputs(_as_batch(input, where, "input"), where)
     ts = _as_batch(target, where, "target")
     if len(xs) != len(ts):
@@ -64,10 +66,17 @@ def _pair(input, target, where: str):
         raise ValueError(f"{where}: got an empty batch; pass at least one sample")
     out = []
     for i, t in enumerate(ts):
-        if isinstance(t, Value):
-            t = t.data
-        out.append(real(t, f"target[{i}]", where, finite=False))
+        out.append(t if isinstance(t, Value) else real(t, f"target[{i}]", where, finite=False))
     return xs, out
+
+
+def _number(t) -> float:
+    """A target's value, for checks (a Value target stays in the graph; its current value is checked)."""
+    return t.data if isinstance(t, Value) else t
+
+
+def _as_value(x) -> Value:
+    return x if isinstance(x, Value) else Value(x)
 
 
 def _reduce(losses: list, reduction: str):
@@ -104,12 +113,15 @@ def l1_loss(input, target, reduction: str = "mean"):
     """
     _check_reduction(reduction, "l1_loss")
     xs, ts = _pair(input, target, "l1_loss")
-    return _reduce([abs(x - t) if isinstance(x, Value) else Value(abs(x - t)) for x, t in zip(xs, ts)], reduction)
+    return _reduce([abs(_as_value(x - t)) for x, t in zip(xs, ts)], reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     """Huber loss (``torch.nn.functional.huber_loss``): 0.5 d² where |d| <= delta, else delta (|d| - delta/2),
     with d = input - target.  Squared near the target, linear (robust to outliers) far from it.
+    The piece is chosen from the data when the graph is recorded, so a compiled
+    replay (``engine.compile_step``) keeps it even if |d| crosses delta:
+    compile such steps with a branch-free loss (``nn.fit(compile=True)`` does).
 
     >>> huber_loss([Value(0.5), Value(3.0)], [0.0, 0.0]).data   # (0.125 + 2.5) / 2
     1.3125
@@ -119,7 +131,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     delta = real(delta, "delta", "huber_loss", minimum=0.0, low_open=True)
     losses = []
     for x, t in zip(xs, ts):
-        d = x - t if isinstance(x, Value) else Value(x - t)
+        d = _as_value(x - t)
         # which piece applies is a constant decision, as in PyTorch; both pieces meet at |d| = delta
         losses.append(d * d * 0.5 if abs(d.data) <= delta else (abs(d) - 0.5 * delta) * delta)
     return _reduce(losses, reduction)
@@ -127,6 +139,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
 
 def _check_pm1(ts: list, where: str) -> None:
     for i, t in enumerate(ts):
+        t = _number(t)
         if t != 1.0 and t != -1.0:
             raise ValueError(f"{where}: targets must be -1 or +1, got target[{i}] = {t!r}; "
                              f"convert 0/1 labels with y * 2 - 1")
@@ -146,11 +159,12 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
     _check_pm1(ts, "hinge_loss")
     m = real(margin, "margin", "hinge_loss")
     # (x * -t + m).relu(): 3 nodes per sample; -t and m are constants
-    losses = [(x * -t + m).relu() if isinstance(x, Value) else Value(max(0.0, m - t * x)) for x, t in zip(xs, ts)]
+    losses = [(x * -t + m).relu() if isinstance(x, Value) or isinstance(t, Value) else Value(max(0.0, m - t * x))
+              for x, t in zip(xs, ts)]
     return _reduce(losses, reduction)
 
 
-def _bce_one(z, t: float) -> Value:
+def _bce_one(z, t) -> Value:
     """log(1 + e^z) - t * z, stable for any z, with the exact gradient sigmoid(z) - t everywhere.
 
     Branch on the sign of z (a constant decision, like PyTorch's
@@ -176,19 +190,39 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     xs, ts = _pair(input, target, "binary_cross_entropy_with_logits")
     for i, t in enumerate(ts):
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], got target[{i}] = {t!r}; "
+        if not 0.0 <= _number(t) <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], got target[{i}] = {_number(t)!r}; "
                              f"convert -1/+1 labels with (y + 1) / 2")
     return _reduce([_bce_one(z, t) for z, t in zip(xs, ts)], reduction)
 
 
-def _log_softmax_at(row: list, k: int) -> Value:
-    """log_softmax(row)[k] = row[k] - logsumexp(row), with the max subtracted (a constant) for stability."""
+def _logsumexp(row: list) -> Value:
+    """log(sum(exp(row))), with the max subtracted (a constant) for stability."""
     m = max(v.data if isinstance(v, Value) else v for v in row)
     if not math.isfinite(m):
         m = 0.0  # inf/nan logits: let them propagate as in PyTorch rather than make nan from inf - inf
-    lse = vsum([(v - m).exp() if isinstance(v, Value) else Value(math.exp(v - m)) for v in row]).log() + m
-    return row[k] - lse
+    return vsum([(v - m).exp() if isinstance(v, Value) else Value(math.exp(v - m)) for v in row]).log() + m
+
+
+def _log_softmax_at(row: list, k: int) -> Value:
+    """log_softmax(row)[k] = row[k] - logsumexp(row)."""
+    return row[k] - _logsumexp(row)
+
+
+def _soft_target(t, k: int, i: int) -> list:
+    """A target given as class probabilities (one-hot or soft): K numbers/Values, each in [0, 1]."""
+    t = list(t)
+    if len(t) != k:
+        raise ValueError(f"cross_entropy: target[{i}] has {len(t)} class probabilities but the sample has {k} "
+                         f"class scores; give one per class, or a class index (for one sample: the int, not a list)")
+    for j, p in enumerate(t):
+        if not (isinstance(p, Value) or is_number(p)):
+            raise TypeError(f"cross_entropy: target[{i}][{j}] must be a probability (a number or Value), "
+                            f"got {type(p).__name__} {short(p)}")
+        x = p.data if isinstance(p, Value) else real(p, f"target[{i}][{j}]", "cross_entropy", finite=False)
+        if not 0.0 <= x <= 1.0:
+            raise ValueError(f"cross_entropy: target[{i}][{j}] = {x!r} is not a probability in [0, 1]")
+    return t
 
 
 def _check_logits(input, where: str) -> List[list]:
@@ -222,11 +256,17 @@ def _check_logits(input, where: str) -> List[list]:
 def cross_entropy(input, target, reduction: str = "mean"):
     """Softmax cross-entropy for K classes, stable (log-sum-exp with the max subtracted).
 
-    ``input``: one sample's K logits with an int ``target``, or a batch
-    (list of K-lists) with a list of int targets in ``0..K-1``.
+    ``input``: one sample's K logits with its target, or a batch (list of
+    K-lists) with a list of targets.  A target is a class index (int in
+    ``0..K-1``) or, as in PyTorch, K class probabilities (a one-hot or soft
+    row of numbers or Values): the loss is then -sum(p_k * log_softmax_k).
+    Probability rows are what a compiled step (``engine.compile_step``) can
+    feed per call: a class index picks a logit, so it is fixed when recorded.
 
     >>> round(cross_entropy([Value(1.0), Value(1.0)], 0).data, 6)   # log 2
     0.693147
+    >>> round(cross_entropy([[Value(1.0), Value(3.0)]], [[0.0, 1.0]]).data, 6)   # = class index 1
+    0.126928
     """
     _check_reduction(reduction, "cross_entropy")
     rows = _check_logits(input, "cross_entropy")
@@ -244,10 +284,17 @@ def cross_entropy(input, target, reduction: str = "mean"):
         k = len(row)
         if k < 1:
             raise ValueError(f"cross_entropy: sample {i} has no class scores")
+        if isinstance(t, (list, tuple)):
+            probs = _soft_target(t, k, i)
+            lse = _logsumexp(row)
+            losses.append(-dot(probs, [v - lse for v in row]))
+            continue
         t0, t = t, class_index(t)
         if t is None:
-            raise TypeError(f"cross_entropy: target[{i}] must be a class index (int in 0..{k - 1}), "
-                            f"got {type(t0).__name__} {t0!r}")
+            hint = ("; a Value cannot pick a class: give a one-hot row of K probabilities instead"
+                    if isinstance(t0, Value) else "")
+            raise TypeError(f"cross_entropy: target[{i}] must be a class index (int in 0..{k - 1}) or K class "
+                            f"probabilities, got {type(t0).__name__} {short(t0)}{hint}")
         if not 0 <= t < k:
             raise ValueError(f"cross_entropy: target[{i}] = {t} is not a class index in 0..{k - 1}")
         losses.append(-_log_softmax_at(row, t))

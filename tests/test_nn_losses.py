@@ -244,3 +244,84 @@ def test_huber_errors():
         huber_loss([Value(1.0)], [0.0], delta=0.0)
     with pytest.raises(TypeError, match="huber_loss: target\\[0\\] must be a number"):
         huber_loss([Value(1.0)], ["a"])
+
+
+# -- Value targets stay in the graph (as in PyTorch), so a compiled step can feed them --------
+
+def test_value_targets_get_gradients_by_hand():
+    x, t = Value(3.0), Value(2.0)
+    mse_loss([x], [t]).backward()
+    assert (x.grad, t.grad) == (2.0, -2.0)  # d/dt (x - t)^2 = -2 (x - t)
+    x, t = Value(0.5), Value(-1.0)
+    hinge_loss([x], [t]).backward()  # relu(1 - t x) = relu(1.5): d/dt = -x
+    assert (x.grad, t.grad) == (1.0, -0.5)
+    with pytest.raises(ValueError, match=r"got target\[0\] = 0.0"):
+        hinge_loss([Value(1.0)], [Value(0.0)])  # a Value target's current value is checked
+
+
+@pytest.mark.parametrize("loss_fn", [mse_loss, l1_loss, hinge_loss, binary_cross_entropy_with_logits])
+def test_compile_step_feeds_value_targets(loss_fn):
+    """A loss given targets through compile_step replays with each call's targets (not the first call's)."""
+    from engine import compile_step
+    from nn import MLP
+    model = MLP(2, [3, 1], seed=0)
+    xb = [[0.1, 0.2], [0.3, -0.4], [1.0, 2.0]]
+    step = compile_step(lambda xs, ys: loss_fn([model(x) for x in xs], ys), model.parameters())
+    for ys in ([1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]):
+        ys = [2 * y - 1 for y in ys] if loss_fn is hinge_loss else ys
+        model.zero_grad()
+        got = step(xb, ys)
+        compiled_grads = [p.grad for p in model.parameters()]
+        model.zero_grad()
+        want = loss_fn([model(x) for x in xb], ys)
+        want.backward()
+        assert got == want.data and compiled_grads == [p.grad for p in model.parameters()]
+    assert len(step.compiled) == 1
+
+
+def test_mse_bce_value_targets_vs_torch(torch):
+    F = torch.nn.functional
+    ts = [0.5, 0.0, 1.0, 0.25, 0.0, 0.75]
+    for ours, theirs in [(mse_loss, F.mse_loss), (l1_loss, F.l1_loss),
+                         (binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits)]:
+        xs, tv = vals(XS), vals(ts)
+        loss = ours(xs, tv)
+        loss.backward()
+        x_t = torch.tensor(XS, dtype=torch.float64, requires_grad=True)
+        t_t = torch.tensor(ts, dtype=torch.float64, requires_grad=True)
+        theirs(x_t, t_t).backward()
+        assert [v.grad for v in tv] == pytest.approx(t_t.grad.tolist(), rel=1e-9, abs=1e-15)
+        assert [v.grad for v in xs] == pytest.approx(x_t.grad.tolist(), rel=1e-9, abs=1e-15)
+
+
+def test_cross_entropy_probability_targets():
+    rows = [vals([0.2, -1.0, 3.0]), vals([1.5, 1.5, -0.5])]
+    by_index = cross_entropy(rows, [2, 0])
+    one_hot = cross_entropy(rows, [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    assert one_hot.data == by_index.data  # one-hot rows pick the same log-probabilities, exactly
+    soft = cross_entropy(rows[0], [0.5, 0.0, 0.5])  # one sample, soft target
+    lse = math.log(sum(math.exp(v) for v in [0.2, -1.0, 3.0]))
+    assert soft.data == pytest.approx(-(0.5 * (0.2 - lse) + 0.5 * (3.0 - lse)), rel=1e-14)
+    p = vals([0.0, 1.0, 0.0])  # probabilities as Values: in the graph, with gradients
+    cross_entropy(rows[1], p).backward()
+    assert p[0].grad == pytest.approx(-(1.5 - math.log(2 * math.exp(1.5) + math.exp(-0.5))), rel=1e-14)
+    with pytest.raises(ValueError, match="3 class scores"):
+        cross_entropy(rows, [[1.0, 0.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="not a probability"):
+        cross_entropy(rows, [[1.5, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    with pytest.raises(TypeError, match="a Value cannot pick a class"):
+        cross_entropy(rows, [Value(1.0), Value(0.0)])
+
+
+def test_cross_entropy_probability_targets_vs_torch(torch):
+    F = torch.nn.functional
+    logits = [[0.2, -1.0, 3.0], [1.5, 1.5, -0.5], [-2.0, 0.0, 100.0]]
+    probs = [[0.1, 0.2, 0.7], [0.0, 1.0, 0.0], [0.5, 0.5, 0.0]]
+    rows = [vals(r) for r in logits]
+    loss = cross_entropy(rows, probs)
+    loss.backward()
+    t = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    F.cross_entropy(t, torch.tensor(probs, dtype=torch.float64)).backward()
+    assert [[v.grad for v in r] for r in rows] == [pytest.approx(r, abs=1e-12) for r in t.grad.tolist()]
+    assert loss.data == pytest.approx(F.cross_entropy(t.detach(), torch.tensor(probs, dtype=torch.float64)).item(),
+                                      rel=1e-12)

@@ -178,6 +178,30 @@ def test_compile_step_caches_one_program_per_shape():
         compile_step(lambda x: 3.0, w)([1.0])
 
 
+def test_an_input_the_graph_does_not_read_is_refused():
+    """An input read as a number while recording (a branch on .data, float()) would be replayed as the
+    recorded constant, whatever is fed: refused, not silently wrong."""
+    import engine
+    w, x, y = Value(0.5), Value(1.0), Value(2.0)
+    with pytest.raises(engine.UnusedInputError, match=r"inputs\[1\] \(data 2.0\) does not reach the root") as e:
+        compile_graph(x * w + float(y), [w], inputs=[x, y])
+    assert (e.value.index, e.value.count) == (1, 1) and isinstance(e.value, ValueError)
+    assert compile_graph(x * w, [w, y], inputs=[x]).run([1.0, 7.0], inputs=[3.0]) == (3.0, (3.0, 0.0))  # a param may be unused
+    step = compile_step(lambda xs, t: sum(xi * w for xi in xs) * (1.0 if t[1] > 0 else -1.0), [w])
+    with pytest.raises(engine.UnusedInputError, match=r"compile_step: argument 1\[0\] = 4.0 does not reach fn's "
+                                                      r"loss \(2 numbers do not\)"):
+        step([1.0, 2.0], [4.0, 5.0])
+    assert step.compiled == {}
+
+
+def test_engine_exports_every_name_in_all():
+    import engine
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+    from engine import compile_step as cs  # README: engine.compile_step
+    assert cs is compile_step
+
+
 # --- dense blocks: an engine.dot row read by many nodes (a layer over a batch) -------------
 # compile_graph takes such a row's edges as whole columns and merges them with the row's
 # other uses (an L2 term, a term built mid-batch, the same weight twice): each way must give
