@@ -261,6 +261,20 @@ def _config_size(config) -> int:
             features = c.get("features")
             total += 2 * len(features) + 2 if isinstance(features, list) else 0
             stack.append(c.get("net"))
+        elif kind == "Linear":
+            total += _count(c, "in_features") * _count(c, "out_features")
+        elif kind == "Embedding":
+            total += _count(c, "num_embeddings") * _count(c, "embedding_dim")
+        elif kind in ("RMSNorm", "LayerNorm"):
+            total += _count(c, "dim")
+        elif kind == "CausalSelfAttention":
+            total += 4 * _count(c, "embed_dim") ** 2
+        elif kind == "TransformerBlock":
+            total += (4 + 2 * (_count(c, "mlp_ratio") or 4)) * _count(c, "embed_dim") ** 2
+        elif kind == "GPT":  # missing sizes take GPT's defaults; lm_head and the embeddings, then the blocks
+            embd = _count(c, "n_embd") or 16
+            total += (2 * _count(c, "vocab_size") + (_count(c, "block_size") or 16)) * embd
+            total += (_count(c, "n_layer") or 1) * (4 + 2 * (_count(c, "mlp_ratio") or 4)) * embd ** 2
         elif kind == "MLP" and isinstance(c.get("nouts"), list):
             sizes = [_count(c, "nin")] + [v if isinstance(v, int) and type(v) is not bool and v > 0 else 0
                                            for v in c["nouts"]]
