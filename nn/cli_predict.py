@@ -107,7 +107,7 @@ def run(args) -> int:
 
 
 def _predict_points(args) -> int:
-    from .metrics import predict_class, probabilities
+    from .metrics import class_or_none, probabilities
     from .tabular import TabularModel
 
     model = _load(args)
@@ -118,6 +118,7 @@ def _predict_points(args) -> int:
                              f"takes {nin}")
     outputs = model.predict(args.points)
     table = isinstance(model, TabularModel)
+    undecided = 0
     for pt, out in zip(args.points, outputs):
         point = ",".join(f"{v:g}" for v in pt)
         if table and model.task == "regression":
@@ -126,8 +127,10 @@ def _predict_points(args) -> int:
             else:
                 print(f"{point}  prediction {out:.6g}", flush=True)
             continue
-        cls = predict_class(out)
-        name = model.classes[cls] if table else cls
+        cls = class_or_none(out)  # None: nan scores (or a tie at inf) pick no class
+        name = cls if cls is None or not table else model.classes[cls]
+        if cls is None:
+            undecided += 1
         if args.json:
             # JSON has no inf/nan: a non-finite score is written as null (strict parsers reject Infinity)
             row = {"point": pt, "output": json_number(out), "class": name}
@@ -135,10 +138,18 @@ def _predict_points(args) -> int:
                 row["probabilities"] = dict(zip(model.classes, json_number(probabilities(out))))
             print(json.dumps(row, allow_nan=False), flush=True)
         elif isinstance(out, list):
-            print(f"{point}  scores {' '.join(f'{o:.6g}' for o in out)}  class {name}", flush=True)
+            print(f"{point}  scores {' '.join(f'{o:.6g}' for o in out)}  class {'?' if cls is None else name}",
+                  flush=True)
         else:
-            print(f"{point}  score {out:.6g}  class {name}", flush=True)
+            print(f"{point}  score {out:.6g}  class {'?' if cls is None else name}", flush=True)
+    _warn_undecided(undecided)
     return 0
+
+
+def _warn_undecided(n: int) -> None:
+    if n:
+        note("predict", f"{n} prediction(s) have nan scores (or a tie at inf), so no class: shown as "
+                        f"'?'/null/an empty cell; their inputs are likely far outside the training data's range")
 
 
 def _columns(model, header: List[str], path: str):
@@ -200,7 +211,7 @@ def _predict_csv(args) -> int:
     from engine.fileio import atomic_open
 
     from .csvdata import CSVStream, parse_number
-    from .metrics import predict_class, probabilities
+    from .metrics import class_or_none, probabilities
     from .tabular import TabularModel
 
     model = _load(args)
@@ -216,6 +227,8 @@ def _predict_csv(args) -> int:
             out_header = ["prediction"] + [f"prob_{c}" for c in model.classes]
         else:
             out_header = ["prediction"]
+
+        undecided = [0]
 
         def rows():
             batch = []
@@ -233,10 +246,12 @@ def _predict_csv(args) -> int:
             for out in model.predict(batch):
                 if not classify:
                     yield [repr(out)]
-                elif table:
-                    yield [model.classes[predict_class(out)]] + [repr(p) for p in probabilities(out)]
-                else:
-                    yield [predict_class(out)]
+                    continue
+                cls = class_or_none(out)
+                if cls is None:
+                    undecided[0] += 1
+                name = "" if cls is None else (model.classes[cls] if table else cls)
+                yield ([name] + [repr(p) for p in probabilities(out)]) if table else [name]
 
         if args.output is None:
             w = csv.writer(sys.stdout, lineterminator="\n")
@@ -254,4 +269,5 @@ def _predict_csv(args) -> int:
                     w.writerow(r)
                     n += 1
             note("predict", f"wrote {n} predictions to {args.output}")
+    _warn_undecided(undecided[0])
     return 0

@@ -12,7 +12,7 @@ is class 1) or a list of K floats (K-class softmax, the argmax wins).
 from __future__ import annotations
 
 import math
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from engine import Value
 
@@ -27,6 +27,25 @@ def predict_class(output) -> int:
         vals = [_data(o) for o in output]
         return max(range(len(vals)), key=vals.__getitem__)
     return 1 if _data(output) > 0 else 0
+
+
+def class_or_none(output) -> Optional[int]:
+    """``predict_class(output)``, or None when the scores cannot pick a class: a nan, or a tie at inf.
+
+    Such scores come from inputs far outside the training data (say 1e308)
+    overflowing inside the network, or from non-finite weights;
+    ``predict_class`` would call a nan score class 0.
+
+    >>> class_or_none(float("inf")), class_or_none(float("nan")), class_or_none([1.0, float("inf")])
+    (1, None, 1)
+    """
+    vals = [_data(o) for o in output] if isinstance(output, (list, tuple)) else [_data(output)]
+    if any(v != v for v in vals):
+        return None
+    top = max(vals)
+    if not math.isfinite(top) and vals.count(top) > 1:
+        return None
+    return predict_class(output)
 
 
 def probabilities(output) -> List[float]:

@@ -22,7 +22,7 @@ from typing import List, Optional, Sequence
 
 from .checks import check_samples, choice, real, short
 from .layers import MODULE_TYPES, from_config
-from .metrics import predict_class, probabilities
+from .metrics import class_or_none, probabilities
 from .module import Module, StateDictError
 
 TASKS = ("classification", "regression")
@@ -40,11 +40,25 @@ def _names(values, what: str) -> List[str]:
     return out
 
 
-def _mean_std(columns: List[List[float]]):
+# Standardising computes x - mean, which overflows past ~9e307 (twice the largest value); squares
+# overflow past ~1e154, so columns with values that big get their statistics on a scaled copy.
+_MAX_ABS = 1e307
+_SQUARE_SAFE = 1e150
+
+
+def _mean_std(columns: List[List[float]], names: List[str]):
     means, stds = [], []
-    for col in columns:
-        m = math.fsum(col) / len(col)
-        sd = math.sqrt(math.fsum((v - m) ** 2 for v in col) / len(col))
+    for col, name in zip(columns, names):
+        big = max(map(abs, col))
+        if big > _MAX_ABS:
+            v = next(v for v in col if abs(v) == big)
+            raise ValueError(f"TabularModel.fit_scaling: column {name!r} holds {v!r}, too large to standardise "
+                             f"(x - mean would overflow past 1e308); rescale the column, e.g. divide it by 1e300")
+        k = big if big > _SQUARE_SAFE else 1.0
+        scaled = [v / k for v in col] if k != 1.0 else col
+        m = math.fsum(scaled) / len(col)
+        sd = math.sqrt(math.fsum((v - m) ** 2 for v in scaled) / len(col))
+        m, sd = m * k, sd * k
         means.append(m)
         stds.append(sd if sd > 1e-12 * max(1.0, abs(m)) else 1.0)  # a constant column: leave it at 0
     return means, stds
@@ -110,10 +124,10 @@ class TabularModel(Module):
         rows = check_samples(X, "X", "TabularModel.fit_scaling", width=self.nin, values=False)
         if not rows:
             raise ValueError("TabularModel.fit_scaling: got no rows")
-        self.mean, self.std = _mean_std([list(col) for col in zip(*rows)])
+        self.mean, self.std = _mean_std([list(col) for col in zip(*rows)], self.features)
         if self.task == "regression" and y is not None:
             ys = [real(v, f"y[{i}]", "TabularModel.fit_scaling") for i, v in enumerate(y)]
-            (m,), (s,) = _mean_std([ys])
+            (m,), (s,) = _mean_std([ys], [self.target])
             self.target_mean, self.target_std = [m], [s]
         return self
 
@@ -157,7 +171,15 @@ class TabularModel(Module):
         outs = self.predict(rows)
         if self.task == "regression":
             return outs
-        return [self.classes[predict_class(o)] for o in outs]
+        labels = []
+        for i, o in enumerate(outs):
+            k = class_or_none(o)
+            if k is None:
+                raise ValueError(f"TabularModel.predict_labels: row {i} gets scores {o!r}, which cannot pick a class "
+                                 f"(nan, or a tie at inf): its numbers are likely far outside the training data's "
+                                 f"range and overflow inside the network"[:400])
+            labels.append(self.classes[k])
+        return labels
 
     def predict_proba(self, rows: Sequence) -> List[List[float]]:
         """Per-row class probabilities, in ``classes`` order (softmax; sigmoid for one output)."""

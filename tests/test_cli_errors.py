@@ -262,7 +262,12 @@ def test_predict_multiclass_and_allow_nonfinite(ws, capsys):
     assert main(["predict", "--model", "three.json", "0,0"]) == 0
     assert "scores" in capsys.readouterr().out
     assert main(["predict", "--model", "nan.json", "--allow-nonfinite", "--json", "1,2"]) == 0
-    assert json.loads(capsys.readouterr().out)["output"] is None  # nan: JSON null, never the invalid NaN
+    out, err = capsys.readouterr()
+    rec = json.loads(out)
+    assert rec["output"] is None  # nan: JSON null, never the invalid NaN
+    assert rec["class"] is None and "1 prediction(s) have nan scores" in err  # not class 0 picked from nan
+    assert main(["predict", "--model", "nan.json", "--allow-nonfinite", "1,2"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("class ?")
 
 
 def test_predict_help_explains():

@@ -105,3 +105,17 @@ def test_broken_pipe_is_quiet(tmp_path):
     proc.stderr.close()
     assert "Traceback" not in err and "error" not in err, err
     assert proc.returncode in (0, 141)
+
+
+def test_train_on_huge_finite_values(tmp_path, capsys):
+    """1e308 in a feature: exit 2 naming the column (was a raw OverflowError from fsum); 1e300 trains."""
+    rows = "\n".join(f"{v},{i % 2}" for i, v in enumerate(["1e308", "-1e308", "1", "2", "3", "-1e308"]))
+    (tmp_path / "h.csv").write_text("a,y\n" + rows + "\n")
+    code, _, err = _run(["train", "--csv", str(tmp_path / "h.csv"), "--target", "y", "--epochs", "2",
+                         "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "column 'a' holds" in err and "too large to standardise" in err
+    (tmp_path / "r.csv").write_text("a,y\n" + "\n".join(f"{i},{v}" for i, v in enumerate(
+        ["1e300", "-1e300", "1e300", "5", "1", "2"])) + "\n")
+    code, out, err = _run(["train", "--csv", str(tmp_path / "r.csv"), "--target", "y", "--epochs", "2",
+                           "--out", str(tmp_path / "out2")], capsys)
+    assert code == 0, err

@@ -8,7 +8,7 @@ import pytest
 
 from nn import MLP, ModelFileError, TabularModel, fit, load_model, save_model
 from nn.metrics import (
-    confusion_matrix, mean_absolute_error, per_class_accuracy, probabilities, r2_score, root_mean_squared_error,
+    class_or_none, confusion_matrix, mean_absolute_error, per_class_accuracy, probabilities, r2_score, root_mean_squared_error,
 )
 from nn.train import in_notebook, progress_enabled
 
@@ -202,3 +202,24 @@ def test_export_without_torch_says_how_to_get_it(monkeypatch):
         to_torch(MLP(2, [1], seed=0))
     with pytest.raises(ImportError, match="pip install torch"):
         from_torch(object())
+
+
+def test_scaling_survives_huge_finite_values_and_refuses_overflowing_ones():
+    """Squares overflow past ~1e154 and x - mean past ~9e307: statistics on a scaled copy, then a clear refusal."""
+    m = TabularModel(MLP(1, [1], seed=0), ["a"], task="regression", target="y")
+    m.fit_scaling([[1e300], [-1e300], [3e300]], [1e200, -1e200, 0.0])
+    assert m.mean[0] == pytest.approx(1e300, rel=1e-15) and m.std[0] == pytest.approx(math.sqrt(8 / 3) * 1e300)
+    assert m.target_std[0] == pytest.approx(math.sqrt(2 / 3) * 1e200) and math.isfinite(m([1e300]).data)
+    m.fit_scaling([[1.0], [2.0], [4.0]])  # ordinary values: the plain formula, as before
+    assert m.mean == [7 / 3] and m.std == [math.sqrt(math.fsum((v - 7 / 3) ** 2 for v in (1.0, 2.0, 4.0)) / 3)]
+    with pytest.raises(ValueError, match=r"column 'a' holds 1e\+308, too large to standardise"):
+        m.fit_scaling([[1e308], [0.0]])
+
+
+def test_labels_are_never_picked_from_nan_scores():
+    m = TabularModel(MLP(2, [2], seed=0), ["a", "b"], classes=["x", "y"])
+    m.net.parameters()[0].data = float("nan")
+    with pytest.raises(ValueError, match="row 0 gets scores .* cannot pick a class"):
+        m.predict_labels([[1.0, 2.0]])
+    assert class_or_none([float("inf"), float("inf")]) is None and class_or_none([1.0, 2.0]) == 1
+    assert class_or_none(float("nan")) is None and class_or_none(float("-inf")) == 0
