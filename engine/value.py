@@ -208,6 +208,7 @@ class Value(metaclass=_ValueType):
     # recurse once per level: a few hundred levels deep they failed).
     def __copy__(self) -> "Value":
         """A new node with the same data, grad, label and parents (the graph is shared)."""
+        self._parents  # first: seals an open fused node into a plain Value (see fusion.py)
         v = _new(type(self))
         for name in ("data", "grad", "label", "op", "_parents", "_local", "_ctx"):
             setattr(v, name, getattr(self, name))

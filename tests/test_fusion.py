@@ -152,3 +152,19 @@ def test_w3_style_sums_of_products(values, start):
     ref.backward()
     assert [bits(w.grad) for w in ws] == [bits(w.grad) for w in ref_ws]
     assert [bits(x.grad) for x in xs] == [bits(x.grad) for x in ref_xs]
+
+
+def test_open_fused_nodes_copy_deepcopy_and_pickle():
+    """A sum still open for growth (see fusion.py) copies like any Value: copy.copy used to raise AttributeError."""
+    import copy
+    import pickle
+    for make in (copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))):
+        a, b, c = Value(1.0), Value(2.0), Value(3.0)
+        with fused():
+            s = a * b + b * c + c  # the newest node of its line: still open
+            t = make(s)
+            u = s + a * a          # the line still grows from s after the copy
+        assert type(t) is Value and t.data == 11.0 and u.data == 12.0
+        t.backward()
+        leaves = (a, b, c) if make is copy.copy else t.parents[:1]
+        assert [v.grad for v in leaves] == ([2.0, 4.0, 3.0] if make is copy.copy else [2.0])
