@@ -87,7 +87,8 @@ class Compiled:
         return self.params
 
     def _numbers(self, values, expected: int, what: str) -> list:
-        if isinstance(values, (str, bytes, Value)) or not hasattr(values, "__len__"):
+        if isinstance(values, (str, bytes, Value, set, frozenset, dict)) or not hasattr(values, "__len__"):
+            # (a set or dict has no order to match the Values with)
             raise TypeError(f"Compiled: {what} must be a list of {expected} numbers, got {type(values).__name__}")
         if len(values) != expected:
             raise ValueError(f"Compiled: expected {expected} {what} (one per Value given to compile_graph), "
@@ -1067,8 +1068,7 @@ class _StepCache:
         self.compiled = {}
 
     def __call__(self, *args) -> float:
-        key = tuple(_shape(a, f"compile_step: argument {i}") for i, a in enumerate(args))
-        flat = [x for a in args for x in _flatten(a)]
+        key, flat = _read_args(args)
         c = self.compiled.get(key)
         if c is None:
             inputs = [Value(x) for x in flat]
@@ -1091,16 +1091,51 @@ class _StepCache:
         return c.step(flat)
 
 
-def _shape(a, where: str):
-    if isinstance(a, (list, tuple)):
-        return tuple(_shape(x, where) for x in a)
-    if type(a) is bool or not isinstance(a, (int, float)):
-        raise TypeError(f"{where}: expected numbers or lists of numbers, got {type(a).__name__} {a!r}"[:200])
-    return None
+# compile_step's arguments: numbers and lists of them, nested at most this deep (a limit, not recursion)
+_MAX_NESTING = 100
+
+
+def _read_args(args: tuple) -> tuple:
+    """(shape key, the numbers as floats) of compile_step's arguments, walked iteratively.
+
+    The key lists every list's length (and -1 per number) in reading order:
+    equal keys mean equal nesting and lengths.
+    """
+    key, flat = [], []
+    for i, a in enumerate(args):
+        if not isinstance(a, (list, tuple)):
+            _read_number(a, args, key, flat)
+            continue
+        key.append(len(a))
+        its = [iter(a)]
+        while its:
+            for x in its[-1]:
+                if isinstance(x, (list, tuple)):
+                    if len(its) == _MAX_NESTING:
+                        raise ValueError(f"compile_step: argument {i} is nested more than {_MAX_NESTING} lists "
+                                         f"deep; pass numbers or (nested) lists of numbers")
+                    key.append(len(x))
+                    its.append(iter(x))
+                    break
+                _read_number(x, args, key, flat)
+            else:
+                its.pop()
+    return tuple(key), flat
+
+
+def _read_number(x, args: tuple, key: list, flat: list) -> None:
+    key.append(-1)
+    if type(x) is float:
+        flat.append(x)
+        return
+    try:
+        flat.append(as_float(x, "compile_step"))
+    except (TypeError, ValueError):  # the same error again, naming where the number sits
+        as_float(x, f"compile_step: {_position(args, len(flat))}")
 
 
 def _position(args: tuple, k: int) -> str:
-    """Where the k-th number of ``_flatten``ed args sits: "argument 1[2][0]"."""
+    """Where the k-th number of the arguments sits: "argument 1[2][0]" (nesting is bounded by _read_args)."""
     def walk(a, path):
         nonlocal k
         if isinstance(a, (list, tuple)):
@@ -1118,14 +1153,6 @@ def _position(args: tuple, k: int) -> str:
         if found:
             return found
     return f"number {k}"
-
-
-def _flatten(a):
-    if isinstance(a, (list, tuple)):
-        for x in a:
-            yield from _flatten(x)
-    else:
-        yield float(a)
 
 
 def _rebuild_shape(a, it):

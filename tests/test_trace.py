@@ -174,6 +174,15 @@ def test_compile_step_caches_one_program_per_shape():
     assert len(step.compiled) == 2  # two shapes seen: lengths 2 and 3
     with pytest.raises(TypeError, match="compile_step: argument 0"):
         step(["a"], 1.0)
+    with pytest.raises(TypeError, match=r"compile_step: argument 0\[1\]: expected an int or float, got bool"):
+        step([1.0, True], 1.0)
+    with pytest.raises(ValueError, match=r"compile_step: argument 1: an integer of 1329 bits"):  # not OverflowError
+        step([1.0, 2.0], 10 ** 400)
+    deep = 1.0
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested more than 100 lists deep"):  # not RecursionError
+        step(deep, 1.0)
     with pytest.raises(TypeError, match="must return a Value"):
         compile_step(lambda x: 3.0, w)([1.0])
 
@@ -563,3 +572,19 @@ def test_a_replaced_user_op_compiles_with_its_new_derivative():
     finally:
         from engine import ops
         ops._forget(ops.OPS["cube_trace_test"])
+
+
+def test_unordered_leaf_values_are_refused():
+    x, y = Value(1.0), Value(2.0)
+    f = compile_graph(x * y, [x, y])
+    for bad in ({5.0, 1.0}, {5.0: 0, 1.0: 0}):
+        with pytest.raises(TypeError, match="must be a list of 2 numbers"):
+            f.run(bad)
+
+
+def test_compile_step_takes_numpy_numbers():
+    np = pytest.importorskip("numpy")
+    w = Value(0.5)
+    step = compile_step(lambda xs, y: (xs[0] * w + xs[1] - y) ** 2, [w])
+    assert step([np.float32(1.0), np.int64(2)], np.float64(3.0)) == step([1.0, 2.0], 3.0) == 0.25
+    assert len(step.compiled) == 1
