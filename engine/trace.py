@@ -35,6 +35,7 @@ Contract (what a replay assumes and guarantees):
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from bisect import bisect_right
@@ -46,13 +47,14 @@ from typing import Optional, Sequence, Tuple
 
 from . import fastpath, fusion, ops
 from .autograd import CLOSURE, check_grad_args
-from .errors import UnusedInputError
-from .modes import gc_paused
+from .errors import AnomalyError, UnusedInputError
+from .modes import gc_paused, is_anomaly_enabled
 from .value import Value, as_float
 
 __all__ = ["Compiled", "compile_graph", "compile_step"]
 
 _parents_of = attrgetter("_parents")
+_isfinite = math.isfinite
 _call = itemgetter.__call__  # itemgetter.__call__(getter, seq): applies a getter inside map(), in C
 
 
@@ -116,6 +118,7 @@ class Compiled:
         gradient = as_float(gradient, "Compiled.run(gradient)")
         out = self._prog.run(p, d, gradient, None)
         self.watched = self._prog.watched
+        self._anomaly_check((p, d, (gradient,)), out[0], out[1])
         return out
 
     def forward(self, leaf_values: Sequence[float], *, inputs: Sequence[float] = ()) -> float:
@@ -128,6 +131,7 @@ class Compiled:
         d = self._numbers(inputs, len(self.inputs), "input values")
         out = self._prog.forward_only(p, d)
         self.watched = self._prog.watched
+        self._anomaly_check((p, d), out, ())
         return out
 
     def step(self, inputs: Sequence[float] = (), gradient: float = 1.0) -> float:
@@ -143,11 +147,26 @@ class Compiled:
         params = self.params
         d = self._numbers(inputs, len(self.inputs), "input values")
         gradient = as_float(gradient, "Compiled.step(gradient)")
-        out, grads = self._prog.run([v.data for v in params], d, gradient, [v.grad for v in params])
+        p, starts = [v.data for v in params], [v.grad for v in params]
+        out, grads = self._prog.run(p, d, gradient, starts)
         self.watched = self._prog.watched
+        self._anomaly_check((p, d, starts, (gradient,)), out, grads)
         for v, g in zip(params, grads):
             v.grad = g
         return out
+
+    @staticmethod
+    def _anomaly_check(given: tuple, out: float, grads) -> None:
+        """detect_anomaly(): nan/inf out of finite numbers.  A replay has no ops to name, so say how to find it."""
+        if not is_anomaly_enabled() or (_isfinite(out) and all(map(_isfinite, grads))):
+            return
+        if all(all(map(_isfinite, numbers)) for numbers in given):
+            what = f"output {out}" if not _isfinite(out) else "a gradient of " + repr(
+                next(g for g in grads if not _isfinite(g)))
+            raise AnomalyError(
+                f"detect_anomaly: a compiled replay produced {what} from finite numbers; a replay does not know "
+                f"which op did it: record this step eagerly (loss = ...; loss.backward()) inside detect_anomaly() "
+                f"to have the op named")
 
     def __repr__(self) -> str:
         return (f"Compiled({len(self.params)} params, {len(self.inputs)} inputs, {self.n_nodes} nodes, "

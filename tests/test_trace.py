@@ -588,3 +588,22 @@ def test_compile_step_takes_numpy_numbers():
     step = compile_step(lambda xs, y: (xs[0] * w + xs[1] - y) ** 2, [w])
     assert step([np.float32(1.0), np.int64(2)], np.float64(3.0)) == step([1.0, 2.0], 3.0) == 0.25
     assert len(step.compiled) == 1
+
+
+def test_detect_anomaly_applies_to_replays():
+    """Eager ops raise AnomalyError inside detect_anomaly(); a replay of them must not be quieter."""
+    import engine
+    x = Value(1.0)
+    f = compile_graph((x * 2.0).log(), [x])
+    assert f.run([-1.0])[0] != f.run([-1.0])[0]  # nan, silently, outside the mode
+    with engine.detect_anomaly():
+        for replay in (lambda: f.run([-1.0]), lambda: f.forward([-1.0])):
+            with pytest.raises(engine.AnomalyError, match="compiled replay produced output nan from finite numbers"):
+                replay()
+        assert f.run([float("nan")])[0] != 0.0  # nan given, not made: no anomaly (as eager)
+        g = compile_graph(x ** 0.5, [x])
+        with pytest.raises(engine.AnomalyError, match="a gradient of inf"):
+            g.run([0.0])
+        x.data, x.grad = -1.0, 0.0
+        with pytest.raises(engine.AnomalyError):
+            f.step()
