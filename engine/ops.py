@@ -546,7 +546,9 @@ def register_op(name: str, forward: Callable, derivatives: Sequence[Callable], *
     everything else and say so if asked for a second derivative.
     ``domain`` (floats -> bool) tells ``engine.strategies`` where finite
     differences are reliable.  ``replace=True`` redefines an op you
-    registered before (re-running a notebook cell).
+    registered before (re-running a notebook cell); graphs recorded before
+    keep their recorded derivatives for ``backward()``, but ``compile_graph``
+    would replay them with the new definition: record them again.
 
     >>> import math
     >>> from engine import Value, register_op

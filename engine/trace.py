@@ -1064,7 +1064,10 @@ def compile_step(fn, params: Sequence[Value]):
     value (use one-hot inputs instead); ``step.compiled`` holds one Compiled
     per shape seen.  A float read from ``.data`` while recording (the row max
     that ``nn.functional.softmax`` subtracts) is replayed as that constant:
-    the same softmax mathematically, but not the bits a fresh eager step gives.
+    the same softmax mathematically, but not the bits a fresh eager step gives,
+    and logits that grow ~700 past it overflow ``exp`` (inf/nan, which
+    ``detect_anomaly()`` reports).  ``nn.fit(compile=True)`` builds its max
+    from relu nodes instead, so its replays follow the data.
 
     >>> from engine import Value
     >>> w = Value(0.5)

@@ -209,6 +209,8 @@ class Value(metaclass=_ValueType):
     def __copy__(self) -> "Value":
         """A new node with the same data, grad, label and parents (the graph is shared)."""
         self._parents  # first: seals an open fused node into a plain Value (see fusion.py)
+        if hasattr(self, "_backward"):
+            _refuse_closure_copy(self)
         v = _new(type(self))
         for name in ("data", "grad", "label", "op", "_parents", "_local", "_ctx"):
             setattr(v, name, getattr(self, name))
@@ -267,12 +269,20 @@ class _Ref(int):
 def _entry(v: Value, ref) -> tuple:
     """Node ``v`` as plain data, with ``ref(u)`` in place of every Value ``u`` it points to."""
     parents = v._parents  # first: seals an open fused node (see fusion.py)
+    if hasattr(v, "_backward"):
+        _refuse_closure_copy(v)
     if type(parents) is tuple:
         parents = tuple(ref(p) for p in parents)
     elif parents is not None:
         parents = ref(parents)
     extra = getattr(v, "__dict__", None) or None
     return (type(v), v.data, v.grad, v.label, v.op, parents, v._local, _map_values(v._ctx, ref), extra)
+
+
+def _refuse_closure_copy(v: Value) -> None:
+    raise TypeError(f"cannot copy or pickle a graph holding micrograd-style node {v.op!r} (made as "
+                    f"Value(data, children, op) with a _backward closure): the closure adds into the original "
+                    f"nodes, so a copy would get no gradients; record the graph again instead")
 
 
 def _map_values(x, fn):

@@ -336,3 +336,25 @@ def test_engine_sum_and_dot_over_closure_nodes_call_the_closures():
     with pytest.raises(TypeError, match="_backward closure, which cannot be replayed"):
         engine.compile_graph(y, [a, b])
     assert math.isfinite(y.data)
+
+
+def test_closure_nodes_refuse_deep_copies_with_a_reason():
+    """A _backward closure adds into the original nodes: a deep copy or pickle would get no gradients
+    (it raised a raw AttributeError at backward()); a shallow copy shares them and works."""
+    import copy
+    import pickle
+    from engine.micrograd import Value as MValue
+    a = MValue(2.0)
+    out = MValue(4.0, (a,), "sq")
+
+    def _backward():
+        a.grad += 2 * a.data * out.grad
+    out._backward = _backward
+    y = out * 3.0
+    for make in (copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="micrograd-style node 'sq'"):
+            make(y)
+    with pytest.raises(TypeError, match="closure adds into the original nodes"):
+        copy.copy(out)
+    copy.copy(y).backward()
+    assert a.grad == 12.0
