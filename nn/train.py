@@ -217,7 +217,10 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     * ``compile=True``: record the training step once per chunk size (a batch runs in
       chunks of up to 64 samples) and replay it (``engine.compile_graph``, see
       ``nn/compiled.py``): built-in losses only, no Dropout or BatchNorm; losses and
-      gradients equal eager training's to rounding.
+      gradients equal eager training's to rounding.  A module of your own must
+      build the same graph for every sample: a forward that branches on
+      ``.data`` (``if h.data > 0``, Python's ``max`` over Values) is replayed
+      with the branch it took when recorded; write it with ``relu``/``abs``.
 
     History: ``epoch``, ``loss`` (mean batch loss incl. regularisation),
     ``accuracy`` (of the predictions made during the epoch, before each
