@@ -26,6 +26,7 @@ node on CPython 3.11.
 from __future__ import annotations
 
 import builtins
+import inspect
 import linecache
 import math
 import numbers
@@ -87,10 +88,15 @@ class _ValueType(type):
     constructor, with its checks, lives here instead of in ``Value.__init__``.
     """
 
-    def __call__(cls, data: Number, label: str = "") -> Value:
+    def __call__(cls, data: Number, label: str = "", *extra) -> Value:
         v = _alloc() if cls is Value else _new(cls)  # a subclass gets the same slots filled
         v.data = as_float(data, "Value(data)")
-        if type(label) is not str:
+        if type(label) is not str or extra:
+            if extra or isinstance(label, (tuple, list, set, frozenset)):  # micrograd's Value(data, _children, _op)
+                raise TypeError(f"Value(data, label): called like micrograd's Value(data, _children, _op); "
+                                f"engine.Value records ops by itself (a * b, "
+                                f"x.tanh()), and `from engine.micrograd import Value` takes micrograd's "
+                                f"constructor, _backward closures included")
             raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
         v.grad = 0.0
         v.label = label
@@ -258,6 +264,9 @@ _alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType
 # unexpected keyword argument 'lbl'", not "_ValueType.__call__() ...".
 _ValueType.__call__.__qualname__ = "Value"
 _ValueType.__call__.__code__ = _ValueType.__call__.__code__.replace(co_name="Value")  # CPython 3.9 names co_name
+# help(Value) shows Value(data, label=''): *extra only catches micrograd's Value(data, _children, _op)
+_ValueType.__call__.__signature__ = inspect.signature(_ValueType.__call__).replace(
+    parameters=list(inspect.signature(_ValueType.__call__).parameters.values())[:3])
 
 
 class _Ref(int):
