@@ -104,6 +104,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.steps < 1 or args.samples < 0 or not args.temperature > 0 or not args.lr > 0:
         ap.error("--steps must be >= 1, --samples >= 0, --temperature and --lr > 0")
+    if args.plot:  # before training: a bad path should not cost the run
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(folder):
+            ap.error(f"--plot: folder {folder!r} does not exist")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            ap.error("--plot needs matplotlib: pip install matplotlib (or: pip install -e '.[demo]')")
     model, vocab, history, val_names = train(args.steps, lr=args.lr, seed=args.seed,
                                              log_every=max(1, min(250, args.steps // 10)))
     if args.plot:

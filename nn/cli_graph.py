@@ -133,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
         # An environment problem, not bad input: exit 1 like other OS trouble.
         raise OSError(str(e)) from e
     except OSError as e:
-        # name the file the user asked for, not the temporary file next to it
-        raise OSError(e.errno, f"cannot write {output}: {e.strerror or e}") from e
+        # name the file the user asked for, not the temporary file next to it (engine.fileio's
+        # errors already do: not twice)
+        msg = str(e.strerror or e)
+        raise OSError(e.errno, msg if msg.startswith("cannot write") else f"cannot write {output}: {msg}") from e
 
     print(f"f = {expr} = {out.data:.6g}")
     for name, leaf in leaves.items():

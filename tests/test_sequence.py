@@ -474,6 +474,9 @@ def test_names_example_runs():
     assert "step     2  loss" in out.stdout and "samples" in out.stdout
     bad = subprocess.run([sys.executable, str(script), "--steps", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--steps must be >= 1" in bad.stderr
+    bad = subprocess.run([sys.executable, str(script), "--plot", "/nonexistent-folder/loss.png"], capture_output=True,
+                         text=True, timeout=60)  # refused before training (it used to train, then crash)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and "step" not in bad.stdout
 
 
 def test_save_and_load_weights(tmp_path):
