@@ -215,4 +215,9 @@ def check_path(path, where: str) -> str:
     """
     if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"{where}: path must be a str or os.PathLike, got {type(path).__name__} {short(path)}")
-    return os.fsdecode(os.fspath(path))
+    p = os.fsdecode(os.fspath(path))
+    if not p:
+        raise ValueError(f"{where}: path is empty; give a file name such as 'model.json'")
+    if "\0" in p:
+        raise ValueError(f"{where}: path {short(p)} holds a NUL character, which no file name can")
+    return p

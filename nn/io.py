@@ -138,6 +138,8 @@ def save_model(model: Module, path: PathLike, *, metadata: Optional[dict] = None
     except TypeError as e:
         raise TypeError(f"save_model: metadata is not JSON-serialisable: {e}") from None
     except ValueError as e:
+        if "Circular reference" in str(e):
+            raise ValueError("save_model: metadata holds itself (a circular reference); JSON cannot store it") from None
         raise ValueError(f"save_model: metadata holds a nan/inf number ({e}); JSON cannot store it") from None
     except RecursionError:
         raise ValueError("save_model: metadata is nested too deeply for JSON") from None

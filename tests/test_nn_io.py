@@ -158,3 +158,17 @@ def test_never_pickle():
     import nn.io
     src = open(nn.io.__file__).read()
     assert "pickle" not in src.replace("Never pickle", "")
+
+
+def test_bad_paths_and_circular_metadata_get_their_own_messages(tmp_path):
+    m = MLP(2, [1], seed=0)
+    for call in (lambda p: save_model(m, p), load_model):
+        with pytest.raises(ValueError, match="path is empty"):
+            call("")
+        with pytest.raises(ValueError, match="holds a NUL character"):
+            call(str(tmp_path / "a\0b.json"))
+    loop = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="metadata holds itself"):
+        save_model(m, tmp_path / "m.json", metadata=loop)
+    assert not (tmp_path / "m.json").exists()
