@@ -106,7 +106,7 @@ def _check_numbers(obj, like, key: str, path: str = "", allow_nonfinite: bool = 
     ragged tensor (rows of different lengths) is checked row by row.
     """
     if not isinstance(like, list):
-        if type(obj) is bool or not isinstance(obj, (int, float)):
+        if type(obj) is bool or not isinstance(obj, numbers.Real):  # numpy's numbers too
             raise StateDictError(
                 f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} {short(obj)}")
         try:

@@ -532,3 +532,12 @@ def test_ragged_tensors_round_trip_through_state_dict():
     with pytest.raises(StateDictError, match=r"'b'\[1\] has the wrong shape: expected a list of length 2"):
         net.load_state_dict({"b": [[1.0], [2.0]], "w": state["w"]})
     assert net.state_dict()["b"] == [[0.1], [0.2, 0.3]]  # all or nothing
+
+
+def test_load_state_dict_takes_numpy_numbers():
+    np = pytest.importorskip("numpy")
+    from nn import MLP
+    m = MLP(2, [1], seed=0)
+    m.load_state_dict({"0.weight": [[np.float32(0.5), np.int64(2)]], "0.bias": [np.float64(-1.0)]})
+    assert m.state_dict() == {"0.weight": [[0.5, 2.0]], "0.bias": [-1.0]}
+    assert all(type(p.data) is float for p in m.parameters())
