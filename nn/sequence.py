@@ -31,7 +31,7 @@ from engine import Value, dot, linear, no_grad
 from engine import sum as vsum
 
 from .checks import as_rng as _as_rng
-from .checks import integer, real
+from .checks import integer, real, short
 from .layers import MODULE_TYPES
 from .losses import cross_entropy
 from .module import Module
@@ -600,8 +600,15 @@ class GPT(Module):
         try:
             with no_grad():
                 for _ in range(max_new_tokens):
-                    logits = [v.data / temperature for v in self(ids[-self.block_size:])[-1]]
-                    ids.append(_sample(logits, top_k, rng))
+                    raw = [v.data for v in self(ids[-self.block_size:])[-1]]
+                    if not all(map(math.isfinite, raw)):
+                        raise ValueError(f"GPT.generate: the model's logits are not finite ({short(raw)}); its "
+                                         f"weights hold nan/inf (training diverged?)")
+                    logits = [x / temperature for x in raw]
+                    if all(map(math.isfinite, logits)):
+                        ids.append(_sample(logits, top_k, rng))
+                    else:  # so small a temperature overflows: its limit, the likeliest token
+                        ids.append(max(range(len(raw)), key=raw.__getitem__))
                     if ids[-1] == stop_token:
                         break
         finally:

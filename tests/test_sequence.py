@@ -567,3 +567,12 @@ def test_w5_chainrule_nn_variant_agrees_with_the_minimal_value():
         assert abs(by_name["wte.weight[5][2]"].grad - p["wte"][5][2].grad) < 1e-12
         for v in G.flat(p):
             v.grad = 0.0
+
+
+def test_generate_with_a_vanishing_temperature_or_broken_weights():
+    model = GPT(9, block_size=6, n_layer=1, n_head=2, n_embd=4, seed=0)
+    greedy = model.generate([0], 4, temperature=1e-3, seed=0)
+    assert model.generate([0], 4, temperature=1e-320, seed=1) == greedy  # overflowing logits: the argmax, not a crash
+    model.parameters()[0].data = float("nan")
+    with pytest.raises(ValueError, match="GPT.generate: the model's logits are not finite"):
+        model.generate([0], 3)
