@@ -146,6 +146,11 @@ def _predict_points(args) -> int:
     return 0
 
 
+def _check_rows(n: int, path: str) -> None:
+    if n == 0:
+        raise ValueError(f"{path}: a header with no rows: nothing to predict")
+
+
 def _warn_undecided(n: int) -> None:
     if n:
         note("predict", f"{n} prediction(s) have nan scores (or a tie at inf), so no class: shown as "
@@ -260,6 +265,7 @@ def _predict_csv(args) -> int:
             for r in rows():
                 w.writerow(r)
                 n += 1
+            _check_rows(n, stream.path)
         else:
             n = 0
             with atomic_open(args.output, "w", newline="") as f:
@@ -268,6 +274,7 @@ def _predict_csv(args) -> int:
                 for r in rows():
                     w.writerow(r)
                     n += 1
+                _check_rows(n, stream.path)  # inside: the file is not written
             note("predict", f"wrote {n} predictions to {args.output}")
     _warn_undecided(undecided[0])
     return 0

@@ -247,6 +247,7 @@ def trained(data, capsys):
     ("non-numeric cell", "run", "alpha,beta,gamma\n1,2,x\n", 2, "line 2, column 'gamma': 'x' is not a number"),
     ("ragged row", "run", "alpha,beta,gamma\n1,2,3\n1,2\n", 2, "line 3: expected 3 fields"),
     ("empty file", "run", "", 2, "the file is empty"),
+    ("header only", "run", "alpha,beta,gamma\n", 2, "a header with no rows: nothing to predict"),
 ])
 def test_bad_prediction_files(trained, capsys, name, model, text, code, needle):
     (trained / "new.csv").write_text(text)
