@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from engine import Value, compile_graph, dot, enable_grad, gc_paused
+from engine import UnusedInputError, Value, compile_graph, dot, enable_grad, gc_paused
 from engine import sum as vsum
 
 from .layers import MLP, Activation, BatchNorm, Dropout, Layer, Neuron, Sequential
@@ -159,7 +159,15 @@ class CompiledSteps:
             total = vsum([self.loss(o, t) for o, t in zip(flat_out, ts)]) * scale
         watch = [v for o in outs for v in (o if isinstance(o, list) else [o])]
         inputs = [v for row in xs for v in row] + [v for row in ts for v in row] + [scale]
-        return compile_graph(total, self.params, inputs, watch=watch)
+        try:
+            return compile_graph(total, self.params, inputs, watch=watch)
+        except UnusedInputError as e:
+            if e.index >= n * width:  # a target or the scale: the built-in losses read them all
+                raise
+            raise ValueError(f"fit(compile=True): the model's output does not depend on feature {e.index % width} "
+                             f"(of sample {e.index // width}) through Value operations, so a replay would keep "
+                             f"the value it had when recorded; a custom module that reads .data or float() of "
+                             f"its inputs cannot be replayed: train with compile=False") from None
 
     def _build_regularization(self):
         with enable_grad():

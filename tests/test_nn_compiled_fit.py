@@ -102,3 +102,21 @@ def test_what_cannot_be_replayed_is_refused():
                loss=lambda out, yb: nn.losses.hinge_loss(out, [2 * t - 1 for t in yb]))
     with pytest.raises(TypeError, match="compile must be True or False"):
         nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=1, compile="yes")
+
+
+def test_a_module_reading_a_feature_as_a_number_is_refused():
+    """Its replay would keep the recorded number for that feature (silently wrong training): refused, naming it."""
+    from nn import Layer, Module
+
+    class Net(Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = Layer(2, 1, "linear", seed=0)
+
+        def forward(self, x):
+            return self.layer([x[0], float(x[1])])
+
+    X, y = [[0.1, 0.2], [0.3, -0.4], [1.0, 2.0], [0.5, 0.5]], [0, 1, 0, 1]
+    with pytest.raises(ValueError, match=r"does not depend on feature 1 \(of sample 0\).*compile=False"):
+        nn.fit(Net(), X, y, epochs=1, compile=True)
+    nn.fit(Net(), X, y, epochs=1)  # eager training reads it afresh each step: fine
