@@ -114,7 +114,7 @@ def test_a_module_reading_a_feature_as_a_number_is_refused():
             self.layer = Layer(2, 1, "linear", seed=0)
 
         def forward(self, x):
-            return self.layer([x[0], float(x[1])])
+            return self.layer([x[0], float(x[1])])[0]
 
     X, y = [[0.1, 0.2], [0.3, -0.4], [1.0, 2.0], [0.5, 0.5]], [0, 1, 0, 1]
     with pytest.raises(ValueError, match=r"does not depend on feature 1 \(of sample 0\).*compile=False"):
