@@ -34,3 +34,6 @@ class UnusedInputError(ValueError):
         super().__init__(message)
         self.index = index
         self.count = count
+
+    def __reduce__(self):  # pickle (a worker process raising it) rebuilds it with all three
+        return type(self), (str(self), self.index, self.count)

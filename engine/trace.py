@@ -118,7 +118,8 @@ class Compiled:
         gradient = as_float(gradient, "Compiled.run(gradient)")
         out = self._prog.run(p, d, gradient, None)
         self.watched = self._prog.watched
-        self._anomaly_check((p, d, (gradient,)), out[0], out[1])
+        if is_anomaly_enabled():
+            self._anomaly_check((p, d, (gradient,)), out[0], out[1])
         return out
 
     def forward(self, leaf_values: Sequence[float], *, inputs: Sequence[float] = ()) -> float:
@@ -131,7 +132,8 @@ class Compiled:
         d = self._numbers(inputs, len(self.inputs), "input values")
         out = self._prog.forward_only(p, d)
         self.watched = self._prog.watched
-        self._anomaly_check((p, d), out, ())
+        if is_anomaly_enabled():
+            self._anomaly_check((p, d), out, ())
         return out
 
     def step(self, inputs: Sequence[float] = (), gradient: float = 1.0) -> float:
@@ -150,7 +152,8 @@ class Compiled:
         p, starts = [v.data for v in params], [v.grad for v in params]
         out, grads = self._prog.run(p, d, gradient, starts)
         self.watched = self._prog.watched
-        self._anomaly_check((p, d, starts, (gradient,)), out, grads)
+        if is_anomaly_enabled():
+            self._anomaly_check((p, d, starts, (gradient,)), out, grads)
         for v, g in zip(params, grads):
             v.grad = g
         return out
@@ -158,7 +161,7 @@ class Compiled:
     @staticmethod
     def _anomaly_check(given: tuple, out: float, grads) -> None:
         """detect_anomaly(): nan/inf out of finite numbers.  A replay has no ops to name, so say how to find it."""
-        if not is_anomaly_enabled() or (_isfinite(out) and all(map(_isfinite, grads))):
+        if _isfinite(out) and all(map(_isfinite, grads)):
             return
         if all(all(map(_isfinite, numbers)) for numbers in given):
             what = f"output {out}" if not _isfinite(out) else "a gradient of " + repr(
@@ -193,13 +196,14 @@ def _check_args(root, params, inputs) -> tuple:
 
 
 def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] = (), *,
-                  watch: Sequence[Value] = ()) -> Compiled:
+                  watch: Sequence[Value] = (), allow_unused: bool = False) -> Compiled:
     """Trace ``root``'s graph once; return a ``Compiled`` that replays it on new numbers.
 
     ``params`` and ``inputs`` must list every leaf Value the graph depends on.
     A param the graph does not use is allowed (gradient 0); an input it does
-    not use raises ``UnusedInputError``: a replay would ignore its numbers,
-    so the recording has most likely baked its value in as a constant.
+    not use raises ``UnusedInputError`` unless ``allow_unused=True`` (PyTorch's
+    name): a replay would ignore its numbers, so most likely the recording
+    read its value as a number and baked it in as a constant.
     ``watch``: nodes of the graph whose values each replay keeps in
     ``Compiled.watched`` (a model's outputs, say).  See the module docstring
     for what a replay assumes.
@@ -217,11 +221,13 @@ def compile_graph(root: Value, params: Sequence[Value], inputs: Sequence[Value] 
         inputs = [inputs]
     # Compiling allocates an object or two per edge and makes no cycles; with the collector
     # on, it re-walks the graph again and again (digits' full batch at once: 4.6 s -> 2.1 s paused).
+    if type(allow_unused) is not bool:
+        raise TypeError(f"compile_graph: allow_unused must be True or False, got {allow_unused!r}"[:200])
     with gc_paused():
-        return _compile(root, params, inputs, watch, t0)
+        return _compile(root, params, inputs, watch, t0, allow_unused)
 
 
-def _compile(root: Value, params, inputs, watch: Sequence[Value], t0: float) -> Compiled:
+def _compile(root: Value, params, inputs, watch: Sequence[Value], t0: float, allow_unused: bool) -> Compiled:
     params, inputs, listed = _check_args(root, params, inputs)  # listed: the set of both
     nodes, leaves = fastpath.nodes_and_leaves(root)  # topological_order(root), split
     missing = [] if listed.issuperset(leaves) else list(filterfalse(listed.__contains__, leaves))
@@ -229,7 +235,7 @@ def _compile(root: Value, params, inputs, watch: Sequence[Value], t0: float) -> 
         ex = missing[0]
         raise ValueError(f"compile_graph: the graph has {len(missing)} leaf Value(s) in neither params nor "
                          f"inputs (first: {_leaf_name(ex)}); list every leaf (constants belong in ops as numbers)")
-    if inputs and len(leaves) < len(listed):  # some listed leaf is unused: fine for a param, not an input
+    if inputs and not allow_unused and len(leaves) < len(listed):  # an unused leaf: fine for a param, not an input
         _check_inputs_used(inputs, set(leaves))
     del listed, leaves  # not needed from here on (peak memory: W5 has 4,192 params)
     watch = check_grad_args(root, watch, "compile_graph", "root", "watch")
@@ -251,7 +257,8 @@ def _check_inputs_used(inputs: tuple, reached: set) -> None:
             f"{f' ({len(unused)} inputs do not)' if len(unused) > 1 else ''}, so a replay would ignore the "
             f"numbers fed for it. Its value was probably read as a plain number while recording (.data, "
             f"float(), a branch such as `if x > 0`, or a function that takes numbers), which bakes it into "
-            f"the graph as a constant; make it reach the result through Value ops, or leave it out of inputs",
+            f"the graph as a constant; make it reach the result through Value ops, leave it out of inputs, or "
+            f"pass allow_unused=True if the graph really does not need it",
             i, len(unused))
 
 
@@ -1051,7 +1058,7 @@ class _MaskRuns:
 # ---------------------------------------------------------------------------
 # A step function compiled per shape, for training loops.
 
-def compile_step(fn, params: Sequence[Value]):
+def compile_step(fn, params: Sequence[Value], *, allow_unused: bool = False):
     """``fn(*inputs) -> loss`` compiled once per input shape, then replayed: a training-loop helper.
 
     ``step = compile_step(loss_fn, params)``; then ``step(*batch)`` returns the
@@ -1062,7 +1069,9 @@ def compile_step(fn, params: Sequence[Value]):
     that shape replay it.  ``fn`` must build the same graph for every input
     of a shape: no branching on ``.data``, no list indexing by an input's
     value (use one-hot inputs instead); ``step.compiled`` holds one Compiled
-    per shape seen.  A float read from ``.data`` while recording (the row max
+    per shape seen.  A number that does not reach the loss through Value ops
+    raises ``UnusedInputError`` (a replay would keep its first value), unless
+    ``allow_unused=True`` says ``fn`` ignores some numbers on purpose.  A float read from ``.data`` while recording (the row max
     that ``nn.functional.softmax`` subtracts) is replayed as that constant:
     the same softmax mathematically, but not the bits a fresh eager step gives,
     and logits that grow ~700 past it overflow ``exp`` (inf/nan, which
@@ -1080,13 +1089,16 @@ def compile_step(fn, params: Sequence[Value]):
     if not callable(fn):
         raise TypeError(f"compile_step: fn must be a function building the loss, got {type(fn).__name__}")
     params = tuple(check_grad_args(Value(0.0), params, "compile_step", "fn's output", "params"))
-    return _StepCache(fn, params)
+    if type(allow_unused) is not bool:
+        raise TypeError(f"compile_step: allow_unused must be True or False, got {allow_unused!r}"[:200])
+    return _StepCache(fn, params, allow_unused)
 
 
 class _StepCache:
-    def __init__(self, fn, params) -> None:
+    def __init__(self, fn, params, allow_unused: bool) -> None:
         self.fn = fn
         self.params = params
+        self.allow_unused = allow_unused
         self.compiled = {}
 
     def __call__(self, *args) -> float:
@@ -1100,14 +1112,15 @@ class _StepCache:
             if not isinstance(loss, Value):
                 raise TypeError(f"compile_step: fn must return a Value (the loss), got {type(loss).__name__}")
             try:
-                c = compile_graph(loss, self.params, inputs)
+                c = compile_graph(loss, self.params, inputs, allow_unused=self.allow_unused)
             except UnusedInputError as e:
                 raise UnusedInputError(
                     f"compile_step: {_position(args, e.index)} = {flat[e.index]!r} does not reach fn's loss"
                     f"{f' ({e.count} numbers do not)' if e.count > 1 else ''}, so a replay would ignore it and "
                     f"reuse the value it had in the first call. fn probably reads it as a plain number "
                     f"(.data, float(), a branch on its value, or a function that takes numbers, such as a "
-                    f"loss given targets); keep it a Value from fn's argument to the loss, or do not pass it",
+                    f"loss given targets); keep it a Value from fn's argument to the loss, do not pass it, or "
+                    f"pass allow_unused=True if fn ignores it on purpose",
                     e.index, e.count) from None
             self.compiled[key] = c
         return c.step(flat)

@@ -58,8 +58,10 @@ def as_float(x, where: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise ValueError(f"{where}: an integer of {x.bit_length()} bits is too large to be a float "
-                         f"(max ~1.8e308); pass a smaller number") from None
+        size = f"an integer of {x.bit_length()} bits" if isinstance(x, int) else f"{t.__name__} {x!r}"[:100]
+        raise ValueError(f"{where}: {size} is too large to be a float (max ~1.8e308); pass a smaller number") from None
+    except (TypeError, ValueError):  # a Real that float() refuses (numpy's timedelta64, say)
+        raise TypeError(f"{where}: expected an int or float, got {t.__name__} {x!r}"[:200]) from None
 
 
 def _const_operand(x):
@@ -92,11 +94,13 @@ class _ValueType(type):
         v = _alloc() if cls is Value else _new(cls)  # a subclass gets the same slots filled
         v.data = as_float(data, "Value(data)")
         if type(label) is not str or extra:
-            if extra or isinstance(label, (tuple, list, set, frozenset)):  # micrograd's Value(data, _children, _op)
+            if isinstance(label, (tuple, list, set, frozenset)):  # micrograd's Value(data, _children, _op)
                 raise TypeError(f"Value(data, label): called like micrograd's Value(data, _children, _op); "
                                 f"engine.Value records ops by itself (a * b, "
                                 f"x.tanh()), and `from engine.micrograd import Value` takes micrograd's "
                                 f"constructor, _backward closures included")
+            if extra:
+                raise TypeError(f"Value() takes data and label, but {2 + len(extra)} arguments were given")
             raise TypeError(f"Value(label=...): expected a str, got {type(label).__name__} {label!r}")
         v.grad = 0.0
         v.label = label

@@ -260,9 +260,10 @@ def _predict_csv(args) -> int:
 
         if args.output is None:
             w = csv.writer(sys.stdout, lineterminator="\n")
-            w.writerow(out_header)
             n = 0
             for r in rows():
+                if n == 0:  # the header once a row exists: a header-only file prints nothing
+                    w.writerow(out_header)
                 w.writerow(r)
                 n += 1
             _check_rows(n, stream.path)

@@ -165,9 +165,9 @@ class CompiledSteps:
             if e.index >= n * width:  # a target or the scale: the built-in losses read them all
                 raise
             raise ValueError(f"fit(compile=True): the model's output does not depend on feature {e.index % width} "
-                             f"(of sample {e.index // width}) through Value operations, so a replay would keep "
-                             f"the value it had when recorded; a custom module that reads .data or float() of "
-                             f"its inputs cannot be replayed: train with compile=False") from None
+                             f"(of sample {e.index // width}) through Value operations. If the model ignores that "
+                             f"column on purpose, drop it from X; if it reads it as a number (.data, float()), a "
+                             f"replay would keep the recorded value: train with compile=False") from None
 
     def _build_regularization(self):
         with enable_grad():

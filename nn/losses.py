@@ -2,7 +2,8 @@
 
 Every loss takes the model's outputs (Values) and targets and returns one
 Value.  Targets are numbers, or Values, which stay in the graph as in
-PyTorch: ``backward()`` fills their ``.grad``, and a compiled step
+PyTorch: ``backward()`` fills their ``.grad`` (pass ``t.data`` for a target
+that must stay constant, such as a TD target), and a compiled step
 (``engine.compile_graph``/``compile_step``) can feed them per call.  ``reduction`` is ``"mean"`` (default), ``"sum"`` or
 ``"none"`` (a list, one Value per sample), as in PyTorch.
 
@@ -182,6 +183,11 @@ def _bce_one(z, t) -> Value:
 def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     """Binary cross-entropy on raw scores (logits), targets in [0, 1]; numerically stable.
 
+    Its stable form is chosen from the logit's sign when the graph is
+    recorded, so a compiled replay (``engine.compile_step``) can overflow to
+    inf if a logit changes sign and grows past ~700; ``nn.fit(compile=True)``
+    uses a branch-free form.
+
     >>> round(binary_cross_entropy_with_logits(Value(0.0), 1.0).data, 6)
     0.693147
     >>> binary_cross_entropy_with_logits(Value(1000.0), 0.0).data   # no overflow
@@ -207,6 +213,17 @@ def _logsumexp(row: list) -> Value:
 def _log_softmax_at(row: list, k: int) -> Value:
     """log_softmax(row)[k] = row[k] - logsumexp(row)."""
     return row[k] - _logsumexp(row)
+
+
+def _is_row(t) -> bool:
+    """A target holding several numbers (a list, tuple or numpy row), not one class index."""
+    if isinstance(t, (str, bytes, Value)):
+        return False
+    try:
+        len(t)
+    except TypeError:  # a number, or a 0-d numpy array
+        return False
+    return True
 
 
 def _soft_target(t, k: int, i: int) -> list:
@@ -262,6 +279,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
     row of numbers or Values): the loss is then -sum(p_k * log_softmax_k).
     Probability rows are what a compiled step (``engine.compile_step``) can
     feed per call: a class index picks a logit, so it is fixed when recorded.
+    (Like the other losses' Value targets, Value probabilities get gradients.)
 
     >>> round(cross_entropy([Value(1.0), Value(1.0)], 0).data, 6)   # log 2
     0.693147
@@ -284,7 +302,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
         k = len(row)
         if k < 1:
             raise ValueError(f"cross_entropy: sample {i} has no class scores")
-        if isinstance(t, (list, tuple)):
+        if _is_row(t):
             probs = _soft_target(t, k, i)
             lse = _logsumexp(row)
             losses.append(-dot(probs, [v - lse for v in row]))

@@ -112,7 +112,10 @@ def _check_numbers(obj, like, key: str, path: str = "", allow_nonfinite: bool = 
         try:
             x = float(obj)
         except OverflowError:
-            raise StateDictError(f"load_state_dict: {key}{path} is an int too large for a float") from None
+            raise StateDictError(f"load_state_dict: {key}{path} is a number too large for a float") from None
+        except (TypeError, ValueError):  # a Real that float() refuses (numpy's timedelta64, say)
+            raise StateDictError(f"load_state_dict: {key}{path} must be a number, got {type(obj).__name__} "
+                                 f"{short(obj)}") from None
         if not allow_nonfinite and not math.isfinite(x):
             raise StateDictError(f"load_state_dict: {key}{path} must be finite, got {obj!r} "
                                  f"(pass allow_nonfinite=True to load nan/inf weights anyway)")

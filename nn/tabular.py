@@ -167,7 +167,11 @@ class TabularModel(Module):
 
     # -- predictions in the table's own terms -----------------------------------------------
     def predict_labels(self, rows: Sequence) -> list:
-        """Class names (classification) or numbers in the target's units (regression), one per row."""
+        """Class names (classification) or numbers in the target's units (regression), one per row.
+
+        ValueError, naming the row, for scores that cannot pick a class (nan, or
+        a tie at inf: inputs far outside the training data's range overflow).
+        """
         outs = self.predict(rows)
         if self.task == "regression":
             return outs

@@ -257,6 +257,12 @@ def test_bad_prediction_files(trained, capsys, name, model, text, code, needle):
     assert not (trained / "out.csv").exists()  # nothing written
 
 
+def test_predict_header_only_to_stdout_prints_nothing(trained, capsys):
+    (trained / "empty.csv").write_text("alpha,beta,gamma\n")
+    code, out, err = _run(["predict", "--model", "run/model.json", "--csv", "empty.csv"], capsys)
+    assert code == 2 and out == "" and "a header with no rows" in err
+
+
 def test_predict_csv_argument_errors(trained, capsys):
     for argv, needle in [(["--csv", "cls.csv", "1,2,3"], "either POINTs or --csv"),
                          (["--csv", "cls.csv", "--json"], "--json applies to POINTs"),

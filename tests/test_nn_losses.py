@@ -325,3 +325,11 @@ def test_cross_entropy_probability_targets_vs_torch(torch):
     assert [[v.grad for v in r] for r in rows] == [pytest.approx(r, abs=1e-12) for r in t.grad.tolist()]
     assert loss.data == pytest.approx(F.cross_entropy(t.detach(), torch.tensor(probs, dtype=torch.float64)).item(),
                                       rel=1e-12)
+
+
+def test_cross_entropy_numpy_targets():
+    np = pytest.importorskip("numpy")
+    rows = [vals([0.2, -1.0, 3.0]), vals([1.5, 1.5, -0.5])]
+    want = cross_entropy(rows, [2, 0]).data
+    assert cross_entropy(rows, np.array([[0, 0, 1.0], [1, 0, 0]])).data == want  # probability rows
+    assert cross_entropy(rows, np.array([2, 0])).data == want                    # class indices

@@ -201,6 +201,14 @@ def test_an_input_the_graph_does_not_read_is_refused():
                                                       r"loss \(2 numbers do not\)"):
         step([1.0, 2.0], [4.0, 5.0])
     assert step.compiled == {}
+    ids_ignored = compile_step(lambda rows: sum(r[1] * w for r in rows), [w], allow_unused=True)  # an id column
+    assert ids_ignored([[7.0, 1.0], [8.0, 2.0]]) == 1.5 and ids_ignored([[9.0, 3.0], [1.0, 1.0]]) == 2.0
+    assert compile_graph(x * w + float(y), [w], inputs=[x, y], allow_unused=True).run([1.0], inputs=[3.0, 9.0])[0] == 5.0
+    with pytest.raises(TypeError, match="allow_unused must be True or False"):
+        compile_graph(x * w, [w], inputs=[x], allow_unused=1)
+    import pickle
+    e = pickle.loads(pickle.dumps(engine.UnusedInputError("m", 3, 4)))  # raised in a worker process, say
+    assert (str(e), e.index, e.count) == ("m", 3, 4)
 
 
 def test_engine_exports_every_name_in_all():

@@ -65,7 +65,7 @@ def test_constructor_signature_keywords_and_subclasses():
         Value()
     with pytest.raises(TypeError, match=r"^Value\(\) got an unexpected keyword argument 'lbl'"):
         Value(1.0, lbl="a")
-    with pytest.raises(TypeError, match=r"^Value\(data, label\): called like micrograd's"):
+    with pytest.raises(TypeError, match=r"^Value\(\) takes data and label, but 3 arguments were given"):
         Value(1.0, "a", "extra")
 
     class Tagged(Value):
@@ -575,7 +575,7 @@ def test_formula_marks_dot_terms_it_leaves_out():
 
 def test_micrograd_style_constructor_points_to_engine_micrograd():
     a = Value(1.0)
-    for args in [(2.0, (a,), "+"), (2.0, (a,)), (2.0, [a, a]), (2.0, "x", "+")]:
+    for args in [(2.0, (a,), "+"), (2.0, (a,)), (2.0, [a, a])]:
         with pytest.raises(TypeError, match=r"called like micrograd's Value\(data, _children, _op\).*engine.micrograd"):
             Value(*args)
     with pytest.raises(TypeError, match="expected a str, got int 5"):
