@@ -140,7 +140,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
 
 def _check_pm1(ts: list, where: str) -> None:
     for i, t in enumerate(ts):
-        t = _number(t)
+        if type(t) is not float:  # (numbers are floats by now: a call per target only for Values)
+            t = _number(t)
         if t != 1.0 and t != -1.0:
             raise ValueError(f"{where}: targets must be -1 or +1, got target[{i}] = {t!r}; "
                              f"convert 0/1 labels with y * 2 - 1")
