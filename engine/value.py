@@ -219,7 +219,7 @@ class Value(metaclass=_ValueType):
     def __copy__(self) -> "Value":
         """A new node with the same data, grad, label and parents (the graph is shared)."""
         self._parents  # first: seals an open fused node into a plain Value (see fusion.py)
-        if hasattr(self, "_backward"):
+        if type(self) is not Value and hasattr(self, "_backward"):
             _refuse_closure_copy(self)
         v = _new(type(self))
         for name in ("data", "grad", "label", "op", "_parents", "_local", "_ctx"):
@@ -282,7 +282,7 @@ class _Ref(int):
 def _entry(v: Value, ref) -> tuple:
     """Node ``v`` as plain data, with ``ref(u)`` in place of every Value ``u`` it points to."""
     parents = v._parents  # first: seals an open fused node (see fusion.py)
-    if hasattr(v, "_backward"):
+    if type(v) is not Value and hasattr(v, "_backward"):  # (a plain Value has no such slot: no lookup)
         _refuse_closure_copy(v)
     if type(parents) is tuple:
         parents = tuple(ref(p) for p in parents)
