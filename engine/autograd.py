@@ -185,6 +185,13 @@ def _anomaly_check(node: Value, parent: Value, local: float, g: float, contribut
             f"of {formula(node)}; the op's derivative is not finite at this point")
 
 
+def _anomaly_check_values(node: Value, parent: Value, local, g, contribution) -> None:
+    """``_anomaly_check`` for create_graph, whose terms are Values."""
+    def num(x):
+        return x.data if isinstance(x, Value) else x
+    _anomaly_check(node, parent, num(local), num(g), num(contribution))
+
+
 def check_grad_args(output, inputs, where: str, output_name: str = "output", inputs_name: str = "inputs") -> list:
     """``inputs`` as a list, after checking it holds Values and ``output`` is one."""
     if not isinstance(output, Value):
@@ -220,12 +227,14 @@ def grad(output: Value, inputs: Sequence[Value], *, create_graph: bool = False) 
     grads = defaultdict(float)
     grads[output] = 1.0
     order = topological_order(output)
+    check = _anomaly_check if modestate.is_on(modestate.ANOMALY) else None  # as backward() does
     if not create_graph:
-        backpropagate(order, grads)
+        backpropagate(order, grads, check=check)
         return tuple(grads.get(x, 0.0) for x in inputs)
     from .modes import enable_grad
     with enable_grad():  # create_graph asks for a graph: record even inside no_grad (as PyTorch does)
-        backpropagate(order, grads, local_grads=local_grads_as_values)
+        backpropagate(order, grads, local_grads=local_grads_as_values,
+                      check=None if check is None else _anomaly_check_values)
     return tuple(g if isinstance(g, Value) else Value(g) for g in (grads.get(x, 0.0) for x in inputs))
 
 

@@ -87,3 +87,18 @@ def test_no_grad_inside_anomaly_still_checks():
     with detect_anomaly(), engine.no_grad():
         with pytest.raises(AnomalyError):
             Value(-1.0).log()
+
+
+def test_grad_checks_backward_as_backward_does():
+    """engine.grad inside detect_anomaly() stops at the first nan from finite gradients, as y.backward() does
+    (it returned nan)."""
+    import engine
+    x = Value(0.0)
+    y = x.log() * 0.0
+    assert engine.grad(y, [x])[0] != engine.grad(y, [x])[0]  # nan outside the mode
+    with engine.detect_anomaly():
+        for create_graph in (False, True):
+            with pytest.raises(engine.AnomalyError):
+                engine.grad(y, [x], create_graph=create_graph)
+        z = Value(2.0)
+        assert engine.grad(z * z, [z]) == (4.0,) and engine.grad(z * z, [z], create_graph=True)[0].data == 4.0
