@@ -53,9 +53,6 @@ def _relu_max(values: list) -> Value:
     return m
 
 
-def _logsumexp(row: list) -> Value:
-    m = _relu_max(row)
-    return vsum([(z - m).exp() for z in row]).log() + m
 
 
 # target encoding and loss, per loss name: (numbers per target, encode(label) -> numbers, loss(out, t) -> Value)
@@ -84,7 +81,10 @@ def _bce(out, t):
 
 
 def _cross_entropy(out, t):
-    return _logsumexp(out) - dot(list(t), list(out))
+    # log(sum(exp(z - m))) - sum(t * (z - m)): the max subtracted before the log (precision, as eager)
+    m = _relu_max(out)
+    shifted = [z - m for z in out]
+    return vsum([z.exp() for z in shifted]).log() - dot(list(t), shifted)
 
 
 def _multi_margin(out, t):

@@ -113,7 +113,10 @@ def logsumexp(x, dim: int = -1) -> Union[Value, List[Value]]:
     _check_dim(dim, batched, "logsumexp")
     out = []
     for row in rows:
-        m, _, exps = _shifted_exps(row)
+        m = max(v.data if isinstance(v, Value) else v for v in row)
+        if not math.isfinite(m):  # as PyTorch: an infinite max is not subtracted (-inf - -inf would be nan)
+            m = 0.0
+        exps = [(v - m).exp() if isinstance(v, Value) else math.exp(v - m) for v in row]
         out.append(vsum(exps).log() + m)
     return out if batched else out[0]
 

@@ -203,17 +203,24 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     return _reduce([_bce_one(z, t) for z, t in zip(xs, ts)], reduction)
 
 
-def _logsumexp(row: list) -> Value:
-    """log(sum(exp(row))), with the max subtracted (a constant) for stability."""
+def _shifted_lse(row: list) -> tuple:
+    """(row - m, log(sum(exp(row - m)))) with m the row's max (a constant), as PyTorch's log_softmax.
+
+    log_softmax_k = (row_k - m) - that log: subtracting the max before the
+    log keeps the precision that row_k - (m + log) loses when |m| is large.
+    """
     m = max(v.data if isinstance(v, Value) else v for v in row)
     if not math.isfinite(m):
         m = 0.0  # inf/nan logits: let them propagate as in PyTorch rather than make nan from inf - inf
-    return vsum([(v - m).exp() if isinstance(v, Value) else Value(math.exp(v - m)) for v in row]).log() + m
+    shifted = [v - m for v in row]
+    lse = vsum([z.exp() if isinstance(z, Value) else Value(math.exp(z)) for z in shifted]).log()
+    return shifted, lse
 
 
 def _log_softmax_at(row: list, k: int) -> Value:
-    """log_softmax(row)[k] = row[k] - logsumexp(row)."""
-    return row[k] - _logsumexp(row)
+    """log_softmax(row)[k] = (row[k] - m) - log(sum(exp(row - m)))."""
+    shifted, lse = _shifted_lse(row)
+    return shifted[k] - lse
 
 
 def _is_row(t) -> bool:
@@ -305,8 +312,8 @@ def cross_entropy(input, target, reduction: str = "mean"):
             raise ValueError(f"cross_entropy: sample {i} has no class scores")
         if _is_row(t):
             probs = _soft_target(t, k, i)
-            lse = _logsumexp(row)
-            losses.append(-dot(probs, [v - lse for v in row]))
+            shifted, lse = _shifted_lse(row)
+            losses.append(-dot(probs, [z - lse for z in shifted]))
             continue
         t0, t = t, class_index(t)
         if t is None:

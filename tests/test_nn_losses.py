@@ -333,3 +333,16 @@ def test_cross_entropy_numpy_targets():
     want = cross_entropy(rows, [2, 0]).data
     assert cross_entropy(rows, np.array([[0, 0, 1.0], [1, 0, 0]])).data == want  # probability rows
     assert cross_entropy(rows, np.array([2, 0])).data == want                    # class indices
+
+
+def test_cross_entropy_keeps_precision_for_large_logits():
+    """log_softmax as (x_k - m) - log(sum(exp(x - m))), as PyTorch: x_k - (m + log ...) lost the small term."""
+    assert cross_entropy(vals([1e17, 1e17]), 0).data == math.log(2.0)  # was 0.0
+    assert cross_entropy(vals([30.0, 0.0]), 1).data == 30.0 + math.log1p(math.exp(-30.0))  # was off by 1.2%
+
+
+def test_functional_logsumexp_of_non_finite_rows():
+    from nn.functional import logsumexp
+    inf = math.inf
+    assert logsumexp(vals([-inf, -inf])).data == -inf and logsumexp(vals([-inf])).data == -inf  # was nan
+    assert logsumexp(vals([inf, 1.0, 2.0])).data == inf
