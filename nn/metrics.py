@@ -16,6 +16,8 @@ from typing import List, Optional, Sequence
 
 from engine import Value
 
+from .checks import class_index
+
 
 def _data(v) -> float:
     return v.data if isinstance(v, Value) else v
@@ -70,6 +72,8 @@ def probabilities(output) -> List[float]:
 def accuracy(outputs: Sequence, labels: Sequence[int]) -> float:
     """Fraction of correct predictions (see ``predict_class``); nan for no samples.
 
+    An output whose scores cannot pick a class (nan, or a tie at inf) counts as wrong.
+
     >>> accuracy([0.3, -1.0, 2.0], [1, 0, 0])
     0.6666666666666666
     """
@@ -77,7 +81,7 @@ def accuracy(outputs: Sequence, labels: Sequence[int]) -> float:
         raise ValueError(f"accuracy: got {len(outputs)} outputs but {len(labels)} labels")
     if not outputs:
         return float("nan")
-    return sum(predict_class(o) == t for o, t in zip(outputs, labels)) / len(outputs)
+    return sum(class_or_none(o) == t for o, t in zip(outputs, labels)) / len(outputs)
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> List[List[int]]:
@@ -88,9 +92,14 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
     """
     if len(y_true) != len(y_pred):
         raise ValueError(f"confusion_matrix: got {len(y_true)} labels but {len(y_pred)} predictions")
+    if type(num_classes) is bool or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"confusion_matrix: num_classes must be an int >= 1, got {num_classes!r}")
     m = [[0] * num_classes for _ in range(num_classes)]
-    for t, p in zip(y_true, y_pred):
-        m[t][p] += 1
+    for i, (t, p) in enumerate(zip(y_true, y_pred)):
+        for what, c in (("label", t), ("prediction", p)):
+            if class_index(c) is None or not 0 <= c < num_classes:  # (a -1 would count in the last class)
+                raise ValueError(f"confusion_matrix: {what} {i} is {c!r}, not a class in 0..{num_classes - 1}")
+        m[int(t)][int(p)] += 1
     return m
 
 
@@ -101,6 +110,10 @@ def per_class_accuracy(matrix: List[List[int]]) -> List[float]:
     [1.0, 0.5]
     """
     return [row[i] / sum(row) if sum(row) else math.nan for i, row in enumerate(matrix)]
+
+
+def _square(d: float) -> float:
+    return d * d  # inf past ~1e154 (``d ** 2`` raises OverflowError there)
 
 
 def _pairs(y_true: Sequence[float], y_pred: Sequence[float], where: str) -> int:
@@ -118,7 +131,7 @@ def mean_squared_error(y_true: Sequence[float], y_pred: Sequence[float]) -> floa
     0.5
     """
     n = _pairs(y_true, y_pred, "mean_squared_error")
-    return math.fsum((p - t) ** 2 for t, p in zip(y_true, y_pred)) / n
+    return math.fsum(_square(p - t) for t, p in zip(y_true, y_pred)) / n
 
 
 def root_mean_squared_error(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
@@ -143,6 +156,6 @@ def r2_score(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
     """
     n = _pairs(y_true, y_pred, "r2_score")
     mean = math.fsum(y_true) / n
-    ss_tot = math.fsum((t - mean) ** 2 for t in y_true)
-    ss_res = math.fsum((t - p) ** 2 for t, p in zip(y_true, y_pred))
+    ss_tot = math.fsum(_square(t - mean) for t in y_true)
+    ss_res = math.fsum(_square(t - p) for t, p in zip(y_true, y_pred))
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan

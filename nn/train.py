@@ -76,7 +76,9 @@ def evaluate(model: Module, X: Sequence, y: Sequence) -> float:
     """
     if not len(X):
         raise ValueError("evaluate: got an empty dataset")
-    return accuracy(model.predict(X), y)
+    outputs = model.predict(X)
+    nout = len(outputs[0]) if isinstance(outputs[0], list) else 1
+    return accuracy(outputs, _check_labels(y, nout, "evaluate"))  # -1/+1 labels mapped, as fit does
 
 
 def _check_targets(y: Sequence, where: str) -> List[float]:

@@ -223,3 +223,20 @@ def test_labels_are_never_picked_from_nan_scores():
         m.predict_labels([[1.0, 2.0]])
     assert class_or_none([float("inf"), float("inf")]) is None and class_or_none([1.0, 2.0]) == 1
     assert class_or_none(float("nan")) is None and class_or_none(float("-inf")) == 0
+
+
+def test_metrics_refuse_or_survive_what_they_used_to_miscount():
+    import nn.metrics as M
+    from nn import evaluate
+    with pytest.raises(ValueError, match="label 1 is 2, not a class in 0..1"):
+        M.confusion_matrix([0, 2], [0, 1], 2)  # was a raw IndexError
+    with pytest.raises(ValueError, match="label 1 is -1"):
+        M.confusion_matrix([0, -1], [0, 0], 2)  # was counted in class 1
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1"):
+        M.confusion_matrix([0], [0], -1)
+    assert M.accuracy([math.nan, 1.0], [0, 1]) == 0.5  # a nan score is no class, not class 0
+    assert M.mean_squared_error([0.0], [1e200]) == math.inf  # was a raw OverflowError
+    assert math.isnan(M.r2_score([1e200, -1e200], [0.0, 0.0]))
+    model = MLP(2, [3, 1], seed=0)
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+    assert evaluate(model, X, [-1, 1, 1, -1]) == evaluate(model, X, [0, 1, 1, 0])  # -1/+1 mapped, as fit does
