@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .checks import as_list, as_rng, integer, real
 from .csvdata import CSVError, Table, load_csv, write_csv
@@ -238,7 +238,13 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     rng = as_rng(seed, "train_val_split")
     groups: Dict[object, List[int]] = {}
     for i, label in enumerate(y):
-        groups.setdefault(label if stratify else None, []).append(i)
+        if stratify and isinstance(label, list):
+            label = tuple(label)  # a one-hot (or any list) label: grouped by its entries
+        try:
+            groups.setdefault(label if stratify else None, []).append(i)
+        except TypeError:
+            raise TypeError(f"train_val_split(stratify=True): y[{i}] is a {type(label).__name__}, which cannot "
+                            f"be a class; pass class labels (ints or strings)") from None
     val: List[int] = []
     for members in groups.values():
         rng.shuffle(members)
@@ -254,12 +260,19 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     return [X[i] for i in tr], [y[i] for i in tr], [X[i] for i in val], [y[i] for i in val]
 
 
+# batches()' default shuffler: one per process, so each call (each epoch of a loop) gets a new
+# order, and a program gets the same orders every run (as PyTorch's seeded global generator)
+_SHUFFLE = random.Random(0)
+
+
 def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuffle: bool = True,
-            rng: Optional[random.Random] = None) -> Iterator[Tuple[list, list]]:
+            rng: Union[int, random.Random, None] = None) -> Iterator[Tuple[list, list]]:
     """Mini-batches ``(X_batch, y_batch)`` covering the data once (the last may be smaller).
 
-    ``batch_size=None`` (or >= len(X)) gives one full batch.  Shuffled with
-    ``rng`` (default ``random.Random(0)``) when ``shuffle``.
+    ``batch_size=None`` (or >= len(X)) gives one full batch.  Shuffled when
+    ``shuffle`` with ``rng``: a ``random.Random`` or an int seed; by default
+    one shared generator seeded 0, so successive calls (epochs) differ and
+    a program repeats its run.
 
     >>> [len(xb) for xb, yb in batches(list(range(5)), list(range(5)), 2)]
     [2, 2, 1]
@@ -276,7 +289,7 @@ def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuff
     batch_size = integer(batch_size, "batch_size", "batches", minimum=1)
     idx = list(range(n))
     if shuffle and batch_size < n:
-        (rng or random.Random(0)).shuffle(idx)
+        (_SHUFFLE if rng is None else as_rng(rng, "batches(rng)")).shuffle(idx)
     for s in range(0, n, batch_size):
         part = idx[s:s + batch_size]
         yield [X[i] for i in part], [y[i] for i in part]

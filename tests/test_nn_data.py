@@ -93,3 +93,21 @@ def test_batches_cover_data_once():
     assert sorted(x for b, _ in got for x in b) == X
     assert all(xb == yb for xb, yb in got)
     assert list(batches(X, X)) == [(X, X)]  # full batch, unshuffled
+
+
+def test_batches_reshuffle_per_call_and_take_a_seed():
+    X = list(range(10))
+    orders = [[x for xb, _ in batches(X, X, 3) for x in xb] for _ in range(2)]
+    assert orders[0] != orders[1] and sorted(orders[0]) == X  # an epoch loop gets a new order each epoch
+    seeded = [[x for xb, _ in batches(X, X, 3, rng=5) for x in xb] for _ in range(2)]
+    assert seeded[0] == seeded[1] == [x for xb, _ in batches(X, X, 3, rng=random.Random(5)) for x in xb]
+    with pytest.raises(TypeError, match="batches\\(rng\\): seed must be an int"):
+        list(batches(X, X, 3, rng="5"))
+
+
+def test_stratified_split_of_list_labels():
+    y = [[1, 0]] * 6 + [[0, 1]] * 4
+    _, yt, _, yv = train_val_split([[0.0]] * 10, y, 0.5, stratify=True)
+    assert sorted(map(tuple, yv)) == [(0, 1)] * 2 + [(1, 0)] * 3
+    with pytest.raises(TypeError, match=r"y\[0\] is a dict, which cannot be a class"):
+        train_val_split([[0.0]] * 2, [{}, {}], 0.5, stratify=True)
