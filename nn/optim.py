@@ -38,9 +38,16 @@ class Optimizer:
                             f"got {type(params).__name__}") from None
         if not ps:
             raise ValueError(f"{where}: got an empty parameter list; pass model.parameters()")
+        seen = set()
         for i, p in enumerate(ps):
             if not isinstance(p, Value):
                 raise TypeError(f"{where}: params[{i}] must be a Value, got {type(p).__name__} {p!r}")
+            if p.parents:  # as PyTorch: a computed Value is rebuilt every step, so updating it does nothing
+                raise ValueError(f"{where}: params[{i}] is the result of op '{p.op}', not a leaf; pass the Values "
+                                 f"you created (model.parameters())")
+            if id(p) in seen:  # would be stepped twice per step
+                raise ValueError(f"{where}: params[{i}] is listed twice; pass each parameter once")
+            seen.add(id(p))
         self.params: List[Value] = ps
         self.lr = real(lr, "lr", where, minimum=0.0)
         self.weight_decay = real(weight_decay, "weight_decay", where, minimum=0.0)
@@ -72,6 +79,8 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = real(momentum, "momentum", "SGD", minimum=0.0)
         self.dampening = real(dampening, "dampening", "SGD", minimum=0.0)
+        if type(nesterov) is not bool:
+            raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}"[:200])
         if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
@@ -162,9 +171,15 @@ class AdamW(Adam):
 # lr at step t does not depend on float drift from earlier steps.
 
 class LRScheduler:
-    """Base: ``base_lr`` is the optimiser's lr at construction; ``step()`` advances one step."""
+    """Base: ``base_lr`` is the optimiser's lr at construction; ``step()`` advances one step.
 
-    __slots__ = ("optimizer", "base_lr", "last_epoch")
+    Alone, a scheduler sets ``base_lr * factor(t)``.  If something else changed
+    the lr since its last step (another scheduler on the same optimiser, or
+    ``fit(lr=...)``), it scales that lr by ``factor(t) / factor(t - 1)``
+    instead, so schedulers chain by multiplying, as PyTorch's do.
+    """
+
+    __slots__ = ("optimizer", "base_lr", "last_epoch", "_set")
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -173,6 +188,7 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.last_epoch = 0
+        self._set = optimizer.lr  # the lr this scheduler last set; None once it chains with another
 
     def factor(self, t: int) -> float:
         raise NotImplementedError
@@ -183,7 +199,15 @@ class LRScheduler:
 
     def step(self) -> None:
         self.last_epoch += 1
-        self.optimizer.lr = self.get_lr()
+        new = self.get_lr()
+        lr = self.optimizer.lr
+        if self._set is None or lr != self._set:  # changed by someone else: chain from now on
+            before = self.get_lr(self.last_epoch - 1)
+            new = lr * (new / before) if before else new
+            self.optimizer.lr = new
+            self._set = None
+        else:
+            self.optimizer.lr = self._set = new
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_lr={self.base_lr:g}, step={self.last_epoch})"
@@ -217,10 +241,11 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
         super().__init__(optimizer)
-        self.start_factor = real(start_factor, "start_factor", "LinearLR", minimum=0.0)
-        self.end_factor = real(end_factor, "end_factor", "LinearLR", minimum=0.0)
+        # PyTorch's ranges: 0 < start_factor <= 1, 0 <= end_factor <= 1
+        self.start_factor = real(start_factor, "start_factor", "LinearLR", minimum=0.0, maximum=1.0, low_open=True)
+        self.end_factor = real(end_factor, "end_factor", "LinearLR", minimum=0.0, maximum=1.0)
         self.total_iters = integer(total_iters, "total_iters", "LinearLR", minimum=1)
-        optimizer.lr = self.get_lr(0)
+        optimizer.lr = self._set = self.get_lr(0)
 
     def factor(self, t: int) -> float:
         t = min(t, self.total_iters)

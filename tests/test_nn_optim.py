@@ -170,3 +170,48 @@ def test_sgd_decreases_a_quadratic():
         dot(ps, ps).backward()
         opt.step()
     assert math.hypot(*(p.data for p in ps)) < 1e-2
+
+
+def test_chained_schedulers_multiply_as_torch(torch):
+    """Two schedulers on one optimiser: each used to overwrite the lr from its own base (0.09 off in lr)."""
+    S = torch.optim.lr_scheduler
+    for ours, theirs in [
+        (lambda o: [StepLR(o, 3), StepLR(o, 4, 0.5)], lambda o: [S.StepLR(o, 3), S.StepLR(o, 4, 0.5)]),
+        (lambda o: [LinearLR(o, 0.5, 1.0, 4), CosineAnnealingLR(o, 30)],
+         lambda o: [S.LinearLR(o, 0.5, 1.0, 4), S.CosineAnnealingLR(o, 30)]),
+    ]:
+        opt = SGD([Value(1.0)], lr=0.1)
+        scheds = ours(opt)
+        p = torch.zeros(1, requires_grad=True)
+        topt = torch.optim.SGD([p], lr=0.1)
+        tscheds = theirs(topt)
+        for _ in range(12):
+            topt.step()
+            for s, t in zip(scheds, tscheds):
+                s.step()
+                t.step()
+            assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+
+
+def test_a_scheduler_keeps_an_lr_set_after_it():
+    opt = SGD([Value(1.0)], lr=0.1)
+    sched = StepLR(opt, 2)
+    opt.lr = 0.5  # fit(optimizer=opt, lr=0.5, schedule=sched) does this: it used to be undone at the first step
+    lrs = []
+    for _ in range(4):
+        sched.step()
+        lrs.append(opt.lr)
+    assert lrs == pytest.approx([0.5, 0.05, 0.05, 0.005], rel=1e-12)
+
+
+def test_optimizer_and_scheduler_arguments_as_torch():
+    w = Value(1.0)
+    with pytest.raises(ValueError, match="not a leaf"):
+        SGD([w * 2.0])
+    with pytest.raises(ValueError, match="listed twice"):
+        SGD([w, w])
+    with pytest.raises(TypeError, match="nesterov must be True or False"):
+        SGD([w], momentum=0.9, nesterov="no")
+    for bad in ({"start_factor": 0.0}, {"start_factor": 2.0}, {"end_factor": 1.5}):
+        with pytest.raises(ValueError, match="LinearLR"):
+            LinearLR(SGD([w]), **bad)
