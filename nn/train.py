@@ -23,6 +23,7 @@ from .layers import BatchNorm
 from .metrics import accuracy, predict_class
 from .module import Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
+from .tabular import TabularModel
 
 # fit()'s learning rates when none is given: toy 2-D problems with a few
 # hundred steps want bigger steps than torch's Adam default of 1e-3 (measured:
@@ -216,6 +217,9 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     * ``restore_best``: with validation data, end with the weights of the epoch whose
       validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
+    * A ``TabularModel`` doing regression trains its net on standardised features and
+      targets, so its ``loss``/``val_loss`` are in standard deviations of the target (the
+      scale of a target such as a price in dollars does not scale the gradients).
     * ``compile=True``: record the training step once per chunk size (a batch runs in
       chunks of up to 64 samples) and replay it (``engine.compile_graph``, see
       ``nn/compiled.py``): built-in losses only, no Dropout or BatchNorm; losses and
@@ -269,6 +273,13 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
         y_val = targets(y_val, where + " (validation)")
+    if regression and isinstance(model, TabularModel):
+        # Train its net on standardised features and targets: a loss in the target's units scales
+        # the gradients by its variance (SGD diverged on prices ~3e5, and squares of 1e160 overflow).
+        X, y = _standardized(model, X, y)
+        if has_val:
+            X_val, y_val = _standardized(model, X_val, y_val)
+        model = model.net
     loss_fn = _regression_loss(loss, nout, where) if regression else _make_loss(loss, nout, where)
     if type(compile) is not bool:
         raise TypeError(f"{where}: compile must be True or False, got {compile!r}")
@@ -391,6 +402,12 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     if best[1] is not None:
         model.load_state_dict(best[1])
     return history
+
+
+def _standardized(model, X: list, y: list) -> tuple:
+    """A TabularModel's rows as its net sees them, and targets on the same scale: (y - mean) / std."""
+    m, s = model.target_mean[0], model.target_std[0]
+    return [model.standardize(x) for x in X], [(t - m) / s for t in y]
 
 
 def _eval_loss(model: Module, loss_fn: Callable, X: list, y: list) -> float:

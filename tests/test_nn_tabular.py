@@ -240,3 +240,17 @@ def test_metrics_refuse_or_survive_what_they_used_to_miscount():
     model = MLP(2, [3, 1], seed=0)
     X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
     assert evaluate(model, X, [-1, 1, 1, -1]) == evaluate(model, X, [0, 1, 1, 0])  # -1/+1 mapped, as fit does
+
+
+def test_regression_in_large_units_trains_with_sgd():
+    """The loss is taken on standardised targets: in raw units (prices ~3e5) SGD's gradients scaled with
+    the variance and training diverged at epoch 3."""
+    import random
+    r = random.Random(0)
+    X = [[r.uniform(50, 250), float(r.randint(1, 6))] for _ in range(120)]
+    y = [3000 * s + 20000 * k + r.gauss(0, 20000) for s, k in X]
+    m = TabularModel(MLP(2, [8, 1], seed=0), ["size", "rooms"], task="regression", target="price").fit_scaling(X, y)
+    history = fit(m, X, y, epochs=30, optimizer="sgd", task="regression", progress=False)
+    assert all(math.isfinite(v) for v in history["loss"]) and history["loss"][-1] < 0.1  # in std units
+    preds = m.predict(X)
+    assert r2_score(y, preds) > 0.9
