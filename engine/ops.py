@@ -314,7 +314,7 @@ unary("sqrt",    "_sqrt(x)",              "_div(0.5, y)",    domain="x >= 0.1", 
 unary("tanh",    "_tanh(x)",              "1.0 - y * y",     doc="Hyperbolic tangent.")
 unary("sigmoid", "_sigmoid(x)",           "y * (1.0 - y)",
       doc="Logistic sigmoid 1 / (1 + e**-x), stable for large |x|.")
-unary("relu",    "0.0 if x <= 0.0 else x", "_step(x)",       domain="abs(x) >= 0.1", masks=["x <= 0.0"],
+unary("relu",    "0.0 if x < 0.0 else x",  "_step(x)",       domain="abs(x) >= 0.1", masks=["x <= 0.0"],
       doc="max(x, 0) (nan stays nan); derivative 0 at x == 0.")
 unary("abs",     "abs(x)",                "_sign(x)",        dunder="abs", domain="abs(x) >= 0.1",
       doc="Absolute value; derivative 0 at x == 0.")

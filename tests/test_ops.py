@@ -236,3 +236,10 @@ def test_kinks_use_pytorch_convention():
     x = Value(0.0)
     abs(x).backward()
     assert x.grad == 0.0
+
+
+def test_relu_keeps_the_sign_of_zero_as_torch():
+    import math
+    assert math.copysign(1.0, Value(-0.0).relu().data) == -1.0  # torch.relu(-0.0) is -0.0
+    assert math.copysign(1.0, Value(-1.0).relu().data) == 1.0
+    assert Value(float("nan")).relu().data != Value(float("nan")).relu().data
