@@ -138,6 +138,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     return _reduce(losses, reduction)
 
 
+def _relu(z: float) -> float:
+    return 0.0 if z < 0.0 else z  # as Value.relu: nan stays nan (max(0.0, nan) is 0.0)
+
+
 def _check_pm1(ts: list, where: str) -> None:
     for i, t in enumerate(ts):
         if type(t) is not float:  # (numbers are floats by now: a call per target only for Values)
@@ -161,7 +165,7 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
     _check_pm1(ts, "hinge_loss")
     m = real(margin, "margin", "hinge_loss")
     # (x * -t + m).relu(): 3 nodes per sample; -t and m are constants
-    losses = [(x * -t + m).relu() if isinstance(x, Value) or isinstance(t, Value) else Value(max(0.0, m - t * x))
+    losses = [(x * -t + m).relu() if isinstance(x, Value) or isinstance(t, Value) else Value(_relu(x * -t + m))
               for x, t in zip(xs, ts)]
     return _reduce(losses, reduction)
 

@@ -346,3 +346,8 @@ def test_functional_logsumexp_of_non_finite_rows():
     inf = math.inf
     assert logsumexp(vals([-inf, -inf])).data == -inf and logsumexp(vals([-inf])).data == -inf  # was nan
     assert logsumexp(vals([inf, 1.0, 2.0])).data == inf
+
+
+def test_hinge_of_plain_numbers_propagates_nan():
+    assert math.isnan(hinge_loss(float("nan"), 1).data)  # max(0.0, nan) gave 0.0
+    assert hinge_loss(0.5, 1).data == 0.5
