@@ -417,6 +417,11 @@ def draw_dot(
 
     if grads is not None and not isinstance(grads, Mapping):
         raise TypeError(f"draw_dot(grads=...): expected a dict {{Value: gradient}}, got {type(grads).__name__}")
+    if grads is not None:
+        bad = next(((k, g) for k, g in grads.items() if type(g) is bool or not isinstance(g, (int, float))), None)
+        if bad is not None:
+            raise TypeError(f"draw_dot(grads=...): the gradient of {bad[0]!r} must be a number, got "
+                            f"{type(bad[1]).__name__} {bad[1]!r}"[:300])
     if node_names is not None and not isinstance(node_names, dict):
         raise TypeError(f"draw_dot(node_names=...): expected a dict to fill, got {type(node_names).__name__}")
     grad_of = (lambda v: grads.get(v, 0.0)) if grads is not None else (lambda v: v.grad)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import ops
 from .autograd import topological_order
 from .fusion import Terms
-from .value import Value, dot_operands
+from .value import Value, as_float, dot_operands
 
 __all__ = ["topological_order", "formula", "op_symbol"]
 
@@ -42,7 +42,7 @@ def formula(v, *, max_depth: int = 12, max_len: int = 400) -> str:
     if not isinstance(v, Value):
         if type(v) is bool or not isinstance(v, (int, float)):
             raise TypeError(f"formula: expected a Value or a number, got {type(v).__name__}")
-        return _num(float(v))
+        return _num(as_float(v, "formula"))  # (an int past 1e308 gets a ValueError, not OverflowError)
     out = []
     size = 0
     stack = [(v, max_depth)]

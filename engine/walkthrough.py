@@ -239,7 +239,10 @@ def draw_backward(root: Value, path, *, rankdir: str = "LR") -> pathlib.Path:
     from .render import write_atomic
 
     _check(root, "draw_backward", MAX_ANIMATED_NODES, "animate")
-    path = pathlib.Path(os.fspath(path))
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"draw_backward: path must be a file name such as 'backward.html', got "
+                        f"{type(path).__name__} {path!r}"[:200])
+    path = pathlib.Path(os.fsdecode(os.fspath(path)))
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"draw_backward: write to an .html file (got {str(path)!r}); "
                          "open it in any browser, no network needed")

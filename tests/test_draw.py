@@ -419,3 +419,15 @@ def test_top_n_counts_only_drawable_nodes():
     assert len(records(src)) == 4   # output + the 3 drawable inputs, though top=5
     src = draw_dot(y, top=3).source
     assert len(records(src)) == 3
+
+
+def test_drawing_entry_points_name_themselves_for_bad_arguments():
+    from engine import Value, draw_backward, draw_dot, formula
+    x = Value(1.0)
+    y = x * 2.0
+    with pytest.raises(TypeError, match=r"draw_dot\(grads=...\): the gradient of .* must be a number"):
+        draw_dot(y, grads={x: "a"})
+    with pytest.raises(TypeError, match="draw_backward: path must be a file name"):
+        draw_backward(y, None)
+    with pytest.raises(ValueError, match="formula: an integer of 1329 bits"):  # was a raw OverflowError
+        formula(10 ** 400)
