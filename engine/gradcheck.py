@@ -157,8 +157,14 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[float], *, eps: float =
                  f"not finite (eps={eps}); choose a point inside the function's domain")
     else:
         bad = [r["index"] for r in rows if not r["ok"]]
-        title = (f"gradcheck: analytic and numeric gradients differ for input(s) {bad} "
-                 f"(atol={atol}, rtol={rtol}, eps={eps})")
+        coarse = [i for i in bad if xs[i] + eps == xs[i] or xs[i] - eps == xs[i]]
+        if coarse:  # x +- eps rounds back to x: the finite difference measures nothing
+            title = (f"gradcheck: cannot compare at this point: eps={eps} is below the precision of input "
+                     f"{coarse[0]} = {xs[coarse[0]]!r} (x + eps == x); pass a larger eps, about "
+                     f"{abs(xs[coarse[0]]) * 1e-6:.3g}")
+        else:
+            title = (f"gradcheck: analytic and numeric gradients differ for input(s) {bad} "
+                     f"(atol={atol}, rtol={rtol}, eps={eps})")
     return _fail(rows, title, raise_exception)
 
 

@@ -26,6 +26,8 @@ def _data(v) -> float:
 def predict_class(output) -> int:
     """Class index of one output: binary by sign, multi-class by argmax.  Values or floats."""
     if isinstance(output, (list, tuple)):
+        if not output:
+            raise ValueError("predict_class: got an empty list of scores; a model output has one per class")
         vals = [_data(o) for o in output]
         return max(range(len(vals)), key=vals.__getitem__)
     return 1 if _data(output) > 0 else 0
@@ -57,6 +59,8 @@ def probabilities(output) -> List[float]:
     [0.5, 0.5]
     """
     if isinstance(output, (list, tuple)):
+        if not output:
+            raise ValueError("probabilities: got an empty list of scores; a model output has one per class")
         vals = [_data(o) for o in output]
         m = max(vals)
         if not math.isfinite(m):

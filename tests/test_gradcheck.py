@@ -75,3 +75,10 @@ def test_arity_errors_and_empty_inputs_are_explained():
         gradcheck(lambda a, b: a * b, [1.0])
     with pytest.raises(ValueError, match="inputs is empty"):
         gradcheck(lambda: Value(1.0), [])
+
+
+def test_an_eps_below_the_inputs_precision_is_named():
+    from engine import GradcheckError, gradcheck
+    with pytest.raises(GradcheckError, match=r"eps=1e-06 is below the precision of input 0 = 1e\+20"):
+        gradcheck(lambda x: x * 2, [1e20])  # it said the gradients differ
+    assert gradcheck(lambda x: x * 2, [1e20], eps=1e14)

@@ -254,3 +254,10 @@ def test_regression_in_large_units_trains_with_sgd():
     assert all(math.isfinite(v) for v in history["loss"]) and history["loss"][-1] < 0.1  # in std units
     preds = m.predict(X)
     assert r2_score(y, preds) > 0.9
+
+
+def test_empty_scores_are_named():
+    import nn.metrics as M
+    for fn in (M.predict_class, M.probabilities):
+        with pytest.raises(ValueError, match="empty list of scores"):
+            fn([])
