@@ -1,8 +1,6 @@
 """Optimisers (SGD, Adam, AdamW) and learning-rate schedules, following ``torch.optim``.
 
 >>> from engine import Value
-
-from .checks import integer, real
 >>> from nn.optim import SGD, LinearLR
 >>> w = Value(1.0); opt = SGD([w], lr=0.1)
 >>> w.grad = 2.0; opt.step(); round(w.data, 6)
@@ -60,6 +58,46 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    # -- saving and resuming (PyTorch's names; plain JSON-able data) --------------------
+    def state_dict(self) -> dict:
+        """Hyperparameters and per-parameter state (momentum buffers, Adam's moments), in ``params`` order.
+
+        >>> from engine import Value
+        >>> opt = Adam([Value(1.0)], lr=0.1); opt.state_dict()["step"]
+        0
+        """
+        return {"type": type(self).__name__, "lr": self.lr, "weight_decay": self.weight_decay, **self._state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from ``state_dict()`` output (for the same parameters, in the same order); all or nothing."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{where}: expected a dict from state_dict(), got {type(state).__name__}")
+        if state.get("type") != type(self).__name__:
+            raise ValueError(f"{where}: the state is from {state.get('type')!r}, not {type(self).__name__}")
+        missing = [k for k in self.state_dict() if k not in state]
+        if missing:
+            raise ValueError(f"{where}: the state lacks {', '.join(map(repr, missing))}")
+        lr = real(state["lr"], "lr", where, minimum=0.0)
+        wd = real(state["weight_decay"], "weight_decay", where, minimum=0.0)
+        apply = self._load(state, where)  # checks everything first: a bad state changes nothing
+        self.lr, self.weight_decay = lr, wd
+        apply()
+
+    def _state(self) -> dict:
+        return {}
+
+    def _load(self, state: dict, where: str):
+        return lambda: None
+
+    def _buffer(self, state: dict, key: str, where: str, allow_empty: bool = False) -> list:
+        """``state[key]`` as a list of finite floats, one per parameter (or empty, where allowed)."""
+        buf = state[key]
+        if not isinstance(buf, list) or not (len(buf) == len(self.params) or (allow_empty and not buf)):
+            got = f"{len(buf)} numbers" if isinstance(buf, list) else type(buf).__name__
+            raise ValueError(f"{where}: {key} must hold one number per parameter ({len(self.params)}), got {got}")
+        return [real(x, f"{key}[{i}]", where) for i, x in enumerate(buf)]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, params={len(self.params)})"
 
@@ -109,6 +147,23 @@ class SGD(Optimizer):
             p.data -= lr * (g + mom * b if nesterov else b)
 
 
+    def _state(self) -> dict:
+        return {"momentum": self.momentum, "dampening": self.dampening, "nesterov": self.nesterov,
+                "momentum_buffer": list(self._buf)}
+
+    def _load(self, state: dict, where: str):
+        momentum = real(state["momentum"], "momentum", where, minimum=0.0)
+        dampening = real(state["dampening"], "dampening", where, minimum=0.0)
+        if type(state["nesterov"]) is not bool:
+            raise TypeError(f"{where}: nesterov must be True or False, got {state['nesterov']!r}"[:200])
+        buf = self._buffer(state, "momentum_buffer", where, allow_empty=True)
+
+        def apply():
+            self.momentum, self.dampening, self.nesterov = momentum, dampening, state["nesterov"]
+            self._buf[:] = buf
+        return apply
+
+
 class Adam(Optimizer):
     """Adam (``torch.optim.Adam``): bias-corrected first and second moments.
 
@@ -152,6 +207,27 @@ class Adam(Optimizer):
             mi = m[i] = b1 * m[i] + (1.0 - b1) * g
             vi = v[i] = b2 * v[i] + (1.0 - b2) * g * g
             p.data -= step_size * mi / (sqrt(vi) / bc2_sqrt + eps)
+
+
+    def _state(self) -> dict:
+        return {"betas": [self.beta1, self.beta2], "eps": self.eps, "step": self.t,
+                "exp_avg": list(self._m), "exp_avg_sq": list(self._v)}
+
+    def _load(self, state: dict, where: str):
+        betas = state["betas"]
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+            raise ValueError(f"{where}: betas must be a pair, got {betas!r}"[:200])
+        b1 = real(betas[0], "betas[0]", where, minimum=0.0, maximum=1.0, high_open=True)
+        b2 = real(betas[1], "betas[1]", where, minimum=0.0, maximum=1.0, high_open=True)
+        eps = real(state["eps"], "eps", where, minimum=0.0, low_open=True)
+        t = integer(state["step"], "step", where, minimum=0)
+        m = self._buffer(state, "exp_avg", where)
+        v = self._buffer(state, "exp_avg_sq", where)
+
+        def apply():
+            self.beta1, self.beta2, self.eps, self.t = b1, b2, eps, t
+            self._m[:], self._v[:] = m, v
+        return apply
 
 
 class AdamW(Adam):
