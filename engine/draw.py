@@ -43,6 +43,7 @@ package), and only inside functions, so ``import engine`` stays instant.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import pathlib
 from typing import TYPE_CHECKING, Mapping, Optional, Union
@@ -418,7 +419,7 @@ def draw_dot(
     if grads is not None and not isinstance(grads, Mapping):
         raise TypeError(f"draw_dot(grads=...): expected a dict {{Value: gradient}}, got {type(grads).__name__}")
     if grads is not None:
-        bad = next(((k, g) for k, g in grads.items() if type(g) is bool or not isinstance(g, (int, float))), None)
+        bad = next(((k, g) for k, g in grads.items() if type(g) is bool or not isinstance(g, numbers.Real)), None)
         if bad is not None:
             raise TypeError(f"draw_dot(grads=...): the gradient of {bad[0]!r} must be a number, got "
                             f"{type(bad[1]).__name__} {bad[1]!r}"[:300])

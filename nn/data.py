@@ -238,6 +238,8 @@ def train_val_split(X: Sequence, y: Sequence, val_fraction: float = 0.2, *,
     rng = as_rng(seed, "train_val_split")
     groups: Dict[object, List[int]] = {}
     for i, label in enumerate(y):
+        if stratify and hasattr(label, "tolist"):
+            label = label.tolist()  # a numpy number or row
         if stratify and isinstance(label, list):
             label = tuple(label)  # a one-hot (or any list) label: grouped by its entries
         try:
@@ -289,7 +291,12 @@ def batches(X: Sequence, y: Sequence, batch_size: Optional[int] = None, *, shuff
     batch_size = integer(batch_size, "batch_size", "batches", minimum=1)
     idx = list(range(n))
     if shuffle and batch_size < n:
-        (_SHUFFLE if rng is None else as_rng(rng, "batches(rng)")).shuffle(idx)
+        if rng is None:
+            _SHUFFLE.shuffle(idx)
+        elif callable(getattr(rng, "shuffle", None)) and not isinstance(rng, random.Random):
+            rng.shuffle(idx)  # numpy's Generator / RandomState
+        else:
+            as_rng(rng, "batches(rng)").shuffle(idx)
     for s in range(0, n, batch_size):
         part = idx[s:s + batch_size]
         yield [X[i] for i in part], [y[i] for i in part]

@@ -96,8 +96,10 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
     """
     if len(y_true) != len(y_pred):
         raise ValueError(f"confusion_matrix: got {len(y_true)} labels but {len(y_pred)} predictions")
-    if type(num_classes) is bool or not isinstance(num_classes, int) or num_classes < 1:
+    k = class_index(num_classes)  # numpy ints too (y.max() + 1)
+    if k is None or k < 1:
         raise ValueError(f"confusion_matrix: num_classes must be an int >= 1, got {num_classes!r}")
+    num_classes = k
     m = [[0] * num_classes for _ in range(num_classes)]
     for i, (t, p) in enumerate(zip(y_true, y_pred)):
         for what, c in (("label", t), ("prediction", p)):

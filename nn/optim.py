@@ -117,11 +117,11 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = real(momentum, "momentum", "SGD", minimum=0.0)
         self.dampening = real(dampening, "dampening", "SGD", minimum=0.0)
-        if type(nesterov) is not bool:
+        if type(nesterov) is not bool and getattr(getattr(nesterov, "dtype", None), "kind", "") != "b":
             raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}"[:200])
         if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = bool(nesterov)  # (numpy's bool_ too)
         self._buf: List[float] = []
 
     def step(self) -> None:
@@ -243,8 +243,9 @@ class AdamW(Adam):
 
 # ---------------------------------------------------------------------------
 # Learning-rate schedules: like torch.optim.lr_scheduler, call step() once per
-# epoch (or per optimiser step) after optimizer.step().  Closed forms, so the
-# lr at step t does not depend on float drift from earlier steps.
+# epoch (or per optimiser step) after optimizer.step().  Alone, a schedule is a
+# closed form (the lr at step t has no float drift from earlier steps); chained
+# with another, it scales the lr it finds, as PyTorch's chainable forms do.
 
 class LRScheduler:
     """Base: ``base_lr`` is the optimiser's lr at construction; ``step()`` advances one step.
@@ -275,15 +276,28 @@ class LRScheduler:
 
     def step(self) -> None:
         self.last_epoch += 1
-        new = self.get_lr()
         lr = self.optimizer.lr
         if self._set is None or lr != self._set:  # changed by someone else: chain from now on
-            before = self.get_lr(self.last_epoch - 1)
-            new = lr * (new / before) if before else new
-            self.optimizer.lr = new
+            self.optimizer.lr = self._chained(lr, self.last_epoch)
             self._set = None
         else:
-            self.optimizer.lr = self._set = new
+            self.optimizer.lr = self._set = self.get_lr()
+
+    def _chained(self, lr: float, t: int) -> float:
+        """Step t applied to an lr that others set too: scaled by this schedule's ratio."""
+        before = self.get_lr(t - 1)
+        return lr * (self.get_lr(t) / before) if before else self.get_lr(t)
+
+    def rebase(self, lr: float) -> None:
+        """Restart the schedule from ``lr`` at its current step (``fit(lr=..., schedule=scheduler)`` does).
+
+        >>> from engine import Value
+        >>> opt = SGD([Value(1.0)], lr=0.1); sched = LinearLR(opt, 0.5, 1.0, 4)
+        >>> sched.rebase(0.2); opt.lr
+        0.1
+        """
+        self.base_lr = real(lr, "lr", f"{type(self).__name__}.rebase", minimum=0.0)
+        self.optimizer.lr = self._set = self.get_lr()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_lr={self.base_lr:g}, step={self.last_epoch})"
@@ -344,6 +358,13 @@ class CosineAnnealingLR(LRScheduler):
 
     def factor(self, t: int) -> float:
         return self.get_lr(t) / self.base_lr if self.base_lr else 0.0
+
+    def _chained(self, lr: float, t: int) -> float:
+        """PyTorch's chainable cosine: eta_min stays the floor (the ratio applies above it)."""
+        if t > self.T_max:  # constant after T_max (PyTorch's rises again)
+            return lr
+        c = math.pi / self.T_max
+        return self.eta_min + (lr - self.eta_min) * (1.0 + math.cos(c * t)) / (1.0 + math.cos(c * (t - 1)))
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

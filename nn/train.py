@@ -217,9 +217,11 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     * ``restore_best``: with validation data, end with the weights of the epoch whose
       validation loss was lowest (early stopping without stopping: small tables overfit).
     * ``callback(epoch, record)`` after every epoch (``record`` holds that epoch's numbers).
-    * A ``TabularModel`` doing regression trains its net on standardised features and
-      targets, so its ``loss``/``val_loss`` are in standard deviations of the target (the
-      scale of a target such as a price in dollars does not scale the gradients).
+    * A ``TabularModel`` doing regression with a built-in loss trains its net on
+      standardised features and targets, so ``loss``/``val_loss`` are in standard
+      deviations of the target, as are huber's delta and the l1/l2 strengths relative to
+      it (a target in dollars does not scale the gradients); a loss function of your own
+      gets the outputs and targets in the target's units.
     * ``compile=True``: record the training step once per chunk size (a batch runs in
       chunks of up to 64 samples) and replay it (``engine.compile_graph``, see
       ``nn/compiled.py``): built-in losses only, no Dropout or BatchNorm; losses and
@@ -273,7 +275,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
         if len(X_val) != len(y_val):
             raise ValueError(f"{where}: X_val and y_val must have the same length, got {len(X_val)} and {len(y_val)}")
         y_val = targets(y_val, where + " (validation)")
-    if regression and isinstance(model, TabularModel):
+    if regression and isinstance(model, TabularModel) and not callable(loss):
         # Train its net on standardised features and targets: a loss in the target's units scales
         # the gradients by its variance (SGD diverged on prices ~3e5, and squares of 1e160 overflow).
         X, y = _standardized(model, X, y)
@@ -304,6 +306,8 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                              f"{type(opt).__name__}(model.parameters(), ...)")
         if lr is not None:
             opt.lr = float(lr)
+            if isinstance(schedule, LRScheduler):  # the schedule starts from this lr (a warm-up built
+                schedule.rebase(opt.lr)            # before fit lowered the optimiser's lr already)
     elif optimizer in OPTIMIZERS:
         opt = OPTIMIZERS[optimizer](params, lr=DEFAULT_LR[optimizer] if lr is None else lr)
     else:

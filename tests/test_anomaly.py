@@ -102,3 +102,8 @@ def test_grad_checks_backward_as_backward_does():
                 engine.grad(y, [x], create_graph=create_graph)
         z = Value(2.0)
         assert engine.grad(z * z, [z]) == (4.0,) and engine.grad(z * z, [z], create_graph=True)[0].data == 4.0
+    x = Value(1e-300)
+    y = (x * 1e200) * 1e200  # recorded outside the mode: finite values, an inf gradient
+    with engine.detect_anomaly():
+        with pytest.raises(engine.AnomalyError, match="backward of op 'mul'"):
+            engine.grad(y, [x], create_graph=True)

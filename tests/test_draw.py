@@ -431,3 +431,10 @@ def test_drawing_entry_points_name_themselves_for_bad_arguments():
         draw_backward(y, None)
     with pytest.raises(ValueError, match="formula: an integer of 1329 bits"):  # was a raw OverflowError
         formula(10 ** 400)
+
+
+def test_draw_dot_takes_numpy_gradients():
+    np = pytest.importorskip("numpy")
+    from engine import Value, draw_dot
+    x = Value(1.0)
+    assert "3" in draw_dot(x * 2.0, grads={x: np.float32(3.0)}).source

@@ -179,13 +179,15 @@ def test_chained_schedulers_multiply_as_torch(torch):
         (lambda o: [StepLR(o, 3), StepLR(o, 4, 0.5)], lambda o: [S.StepLR(o, 3), S.StepLR(o, 4, 0.5)]),
         (lambda o: [LinearLR(o, 0.5, 1.0, 4), CosineAnnealingLR(o, 30)],
          lambda o: [S.LinearLR(o, 0.5, 1.0, 4), S.CosineAnnealingLR(o, 30)]),
+        (lambda o: [CosineAnnealingLR(o, 10, 0.01), StepLR(o, 3, 0.5)],  # eta_min stays the floor
+         lambda o: [S.CosineAnnealingLR(o, 10, 0.01), S.StepLR(o, 3, 0.5)]),
     ]:
         opt = SGD([Value(1.0)], lr=0.1)
         scheds = ours(opt)
         p = torch.zeros(1, requires_grad=True)
         topt = torch.optim.SGD([p], lr=0.1)
         tscheds = theirs(topt)
-        for _ in range(12):
+        for _ in range(10):  # (up to T_max: past it PyTorch's cosine rises again, ours stays, as documented)
             topt.step()
             for s, t in zip(scheds, tscheds):
                 s.step()
@@ -254,3 +256,28 @@ def test_optimizer_load_state_dict_is_all_or_nothing():
         with pytest.raises(exc, match=needle):
             opt.load_state_dict(bad)
         assert opt.state_dict() == good  # nothing changed
+
+
+def test_a_lone_scheduler_is_its_closed_form_exactly():
+    for make in (lambda o: StepLR(o, 3, 0.5), lambda o: LinearLR(o, 0.25, 1.0, 5),
+                 lambda o: CosineAnnealingLR(o, 7, 0.01)):
+        opt = SGD([Value(1.0)], lr=0.3)
+        sched = make(opt)
+        for t in range(1, 12):
+            sched.step()
+            assert opt.lr == sched.get_lr(t)  # not drifted by ratios
+
+
+def test_fit_lr_restarts_a_schedule_built_before():
+    from nn import fit
+    from nn.data import make_moons
+    X, y = make_moons(20, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    h = fit(model, X, y, epochs=7, optimizer=opt, lr=0.3, schedule=LinearLR(opt), progress=False)
+    assert h["lr"] == pytest.approx([0.1, 0.14, 0.18, 0.22, 0.26, 0.3, 0.3], rel=1e-12)  # warms up to 0.3, not 0.9
+
+
+def test_numpy_arguments():
+    np = pytest.importorskip("numpy")
+    assert SGD([Value(1.0)], momentum=0.9, nesterov=np.bool_(True)).nesterov is True

@@ -261,3 +261,12 @@ def test_empty_scores_are_named():
     for fn in (M.predict_class, M.probabilities):
         with pytest.raises(ValueError, match="empty list of scores"):
             fn([])
+
+
+def test_metrics_and_batches_take_numpy_arguments():
+    np = pytest.importorskip("numpy")
+    from nn.data import batches
+    from nn.metrics import confusion_matrix
+    assert confusion_matrix([0, 1], [1, 1], np.int64(2)) == [[0, 1], [0, 1]]
+    got = sorted(x for xb, _ in batches(list(range(7)), list(range(7)), 3, rng=np.random.default_rng(0)) for x in xb)
+    assert got == list(range(7))
