@@ -43,7 +43,6 @@ package), and only inside functions, so ``import engine`` stays instant.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import pathlib
 from typing import TYPE_CHECKING, Mapping, Optional, Union
@@ -51,7 +50,7 @@ from typing import TYPE_CHECKING, Mapping, Optional, Union
 from . import ops
 from .fusion import Terms
 from .render import Renderer, RendererNotFoundError, find_renderer, use_renderer, write_atomic
-from .value import Value, dot_operands
+from .value import Value, as_float, dot_operands
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; graphviz is imported lazily
     import graphviz
@@ -418,11 +417,8 @@ def draw_dot(
 
     if grads is not None and not isinstance(grads, Mapping):
         raise TypeError(f"draw_dot(grads=...): expected a dict {{Value: gradient}}, got {type(grads).__name__}")
-    if grads is not None:
-        bad = next(((k, g) for k, g in grads.items() if type(g) is bool or not isinstance(g, numbers.Real)), None)
-        if bad is not None:
-            raise TypeError(f"draw_dot(grads=...): the gradient of {bad[0]!r} must be a number, got "
-                            f"{type(bad[1]).__name__} {bad[1]!r}"[:300])
+    if grads is not None:  # as floats (numpy's and Fractions too), each named if it is not a number
+        grads = {k: as_float(g, f"draw_dot(grads=...): the gradient of {k!r}") for k, g in grads.items()}
     if node_names is not None and not isinstance(node_names, dict):
         raise TypeError(f"draw_dot(node_names=...): expected a dict to fill, got {type(node_names).__name__}")
     grad_of = (lambda v: grads.get(v, 0.0)) if grads is not None else (lambda v: v.grad)

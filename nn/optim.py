@@ -66,18 +66,25 @@ class Optimizer:
         >>> opt = Adam([Value(1.0)], lr=0.1); opt.state_dict()["step"]
         0
         """
-        return {"type": type(self).__name__, "lr": self.lr, "weight_decay": self.weight_decay, **self._state()}
+        return {"type": type(self).__name__, "params": len(self.params), "lr": self.lr,
+                "weight_decay": self.weight_decay, **self._state()}
 
     def load_state_dict(self, state: dict) -> None:
         """Resume from ``state_dict()`` output (for the same parameters, in the same order); all or nothing."""
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict):
             raise TypeError(f"{where}: expected a dict from state_dict(), got {type(state).__name__}")
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"{where}: the state is from {state.get('type')!r}, not {type(self).__name__}")
+        if "type" not in state:
+            raise ValueError(f"{where}: not a state_dict() of chainrule's {type(self).__name__} (a torch.optim one? "
+                             f"the two formats differ)")
+        if state["type"] != type(self).__name__:
+            raise ValueError(f"{where}: the state is from {state['type']!r}, not {type(self).__name__}")
         missing = [k for k in self.state_dict() if k not in state]
         if missing:
             raise ValueError(f"{where}: the state lacks {', '.join(map(repr, missing))}")
+        if state["params"] != len(self.params):
+            raise ValueError(f"{where}: the state is for {state['params']!r} parameters, this optimiser has "
+                             f"{len(self.params)}")
         lr = real(state["lr"], "lr", where, minimum=0.0)
         wd = real(state["weight_decay"], "weight_decay", where, minimum=0.0)
         apply = self._load(state, where)  # checks everything first: a bad state changes nothing
@@ -90,13 +97,13 @@ class Optimizer:
     def _load(self, state: dict, where: str):
         return lambda: None
 
-    def _buffer(self, state: dict, key: str, where: str, allow_empty: bool = False) -> list:
+    def _buffer(self, state: dict, key: str, where: str, allow_empty: bool = False, minimum=None) -> list:
         """``state[key]`` as a list of finite floats, one per parameter (or empty, where allowed)."""
         buf = state[key]
         if not isinstance(buf, list) or not (len(buf) == len(self.params) or (allow_empty and not buf)):
             got = f"{len(buf)} numbers" if isinstance(buf, list) else type(buf).__name__
             raise ValueError(f"{where}: {key} must hold one number per parameter ({len(self.params)}), got {got}")
-        return [real(x, f"{key}[{i}]", where) for i, x in enumerate(buf)]
+        return [real(x, f"{key}[{i}]", where, minimum=minimum) for i, x in enumerate(buf)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, params={len(self.params)})"
@@ -117,11 +124,7 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = real(momentum, "momentum", "SGD", minimum=0.0)
         self.dampening = real(dampening, "dampening", "SGD", minimum=0.0)
-        if type(nesterov) is not bool and getattr(getattr(nesterov, "dtype", None), "kind", "") != "b":
-            raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}"[:200])
-        if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
-        self.nesterov = bool(nesterov)  # (numpy's bool_ too)
+        self.nesterov = _nesterov(nesterov, self.momentum, self.dampening, "SGD")
         self._buf: List[float] = []
 
     def step(self) -> None:
@@ -154,14 +157,23 @@ class SGD(Optimizer):
     def _load(self, state: dict, where: str):
         momentum = real(state["momentum"], "momentum", where, minimum=0.0)
         dampening = real(state["dampening"], "dampening", where, minimum=0.0)
-        if type(state["nesterov"]) is not bool:
-            raise TypeError(f"{where}: nesterov must be True or False, got {state['nesterov']!r}"[:200])
+        nesterov = _nesterov(state["nesterov"], momentum, dampening, where)
         buf = self._buffer(state, "momentum_buffer", where, allow_empty=True)
 
         def apply():
-            self.momentum, self.dampening, self.nesterov = momentum, dampening, state["nesterov"]
+            self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
             self._buf[:] = buf
         return apply
+
+
+def _nesterov(nesterov, momentum: float, dampening: float, where: str) -> bool:
+    """SGD's nesterov flag: a bool (numpy's too), and only with momentum > 0 and no dampening, as PyTorch."""
+    dtype = getattr(nesterov, "dtype", None)
+    if type(nesterov) is not bool and not (dtype is not None and dtype.kind == "b" and nesterov.ndim == 0):
+        raise TypeError(f"{where}: nesterov must be True or False, got {nesterov!r}"[:200])
+    if nesterov and (momentum == 0.0 or dampening != 0.0):
+        raise ValueError(f"{where}: nesterov needs momentum > 0 and dampening = 0")
+    return bool(nesterov)
 
 
 class Adam(Optimizer):
@@ -220,9 +232,9 @@ class Adam(Optimizer):
         b1 = real(betas[0], "betas[0]", where, minimum=0.0, maximum=1.0, high_open=True)
         b2 = real(betas[1], "betas[1]", where, minimum=0.0, maximum=1.0, high_open=True)
         eps = real(state["eps"], "eps", where, minimum=0.0, low_open=True)
-        t = integer(state["step"], "step", where, minimum=0)
+        t = integer(state["step"], "step", where, minimum=0, maximum=2 ** 53)
         m = self._buffer(state, "exp_avg", where)
-        v = self._buffer(state, "exp_avg_sq", where)
+        v = self._buffer(state, "exp_avg_sq", where, minimum=0.0)  # squares: a negative one is damage
 
         def apply():
             self.beta1, self.beta2, self.eps, self.t = b1, b2, eps, t
@@ -288,8 +300,31 @@ class LRScheduler:
         before = self.get_lr(t - 1)
         return lr * (self.get_lr(t) / before) if before else self.get_lr(t)
 
+    def state_dict(self) -> dict:
+        """Where the schedule is (PyTorch's name): load it after the optimiser's state to resume training.
+
+        >>> from engine import Value
+        >>> sched = StepLR(SGD([Value(1.0)], lr=0.1), 3); sched.step(); sched.state_dict()["last_epoch"]
+        1
+        """
+        return {"type": type(self).__name__, "base_lr": self.base_lr, "last_epoch": self.last_epoch,
+                "chained": self._set is None}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from ``state_dict()``: load the optimiser's state first (it holds the current lr)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or state.get("type") != type(self).__name__:
+            got = state.get("type") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{where}: expected the state_dict() of a {type(self).__name__}, got {got!r}"[:200])
+        base = real(state.get("base_lr"), "base_lr", where, minimum=0.0)
+        t = integer(state.get("last_epoch"), "last_epoch", where, minimum=0)
+        if type(state.get("chained")) is not bool:
+            raise TypeError(f"{where}: chained must be True or False, got {state.get('chained')!r}")
+        self.base_lr, self.last_epoch = base, t
+        self._set = None if state["chained"] else self.optimizer.lr
+
     def rebase(self, lr: float) -> None:
-        """Restart the schedule from ``lr`` at its current step (``fit(lr=..., schedule=scheduler)`` does).
+        """Take ``lr`` as the base from the current step on (``fit(lr=..., schedule=scheduler)`` does).
 
         >>> from engine import Value
         >>> opt = SGD([Value(1.0)], lr=0.1); sched = LinearLR(opt, 0.5, 1.0, 4)

@@ -304,16 +304,15 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                              f"{'are' if foreign != 1 else 'is'} not the model's (of its {len(opt.params)}); "
                              f"fit would not train the model: build it as "
                              f"{type(opt).__name__}(model.parameters(), ...)")
-        if lr is not None:
-            opt.lr = float(lr)
-            if isinstance(schedule, LRScheduler):  # the schedule starts from this lr (a warm-up built
-                schedule.rebase(opt.lr)            # before fit lowered the optimiser's lr already)
     elif optimizer in OPTIMIZERS:
         opt = OPTIMIZERS[optimizer](params, lr=DEFAULT_LR[optimizer] if lr is None else lr)
     else:
         raise ValueError(f"{where}: optimizer must be an Optimizer or one of {', '.join(OPTIMIZERS)}, "
                          f"got {optimizer!r}")
     if isinstance(schedule, LRScheduler):
+        if schedule.optimizer is not opt:
+            raise ValueError(f"{where}: the schedule drives another optimizer than the one fit trains with; "
+                             f"build it on that optimizer (and pass both)")
         sched = schedule
     elif schedule is None:
         sched = None
@@ -326,6 +325,10 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
     scores = ("val_loss",) if regression else ("accuracy", "val_accuracy", "val_loss")
     if type(restore_best) is not bool:
         raise TypeError(f"{where}: restore_best must be True or False, got {restore_best!r}")
+    if isinstance(optimizer, Optimizer) and lr is not None:  # (changed once every argument is checked)
+        opt.lr = float(lr)
+        if sched is not None:  # the schedule goes on from this lr (a warm-up built before fit
+            sched.rebase(opt.lr)  # lowered the optimiser's lr already)
     best = (math.inf, None)  # (validation loss, state_dict)
     history: Dict[str, list] = {"epoch": [], "loss": [], **{k: [] for k in scores}, "lr": []}
 

@@ -425,7 +425,7 @@ def test_drawing_entry_points_name_themselves_for_bad_arguments():
     from engine import Value, draw_backward, draw_dot, formula
     x = Value(1.0)
     y = x * 2.0
-    with pytest.raises(TypeError, match=r"draw_dot\(grads=...\): the gradient of .* must be a number"):
+    with pytest.raises(TypeError, match=r"draw_dot\(grads=...\): the gradient of .*: expected an int or float"):
         draw_dot(y, grads={x: "a"})
     with pytest.raises(TypeError, match="draw_backward: path must be a file name"):
         draw_backward(y, None)
@@ -438,3 +438,13 @@ def test_draw_dot_takes_numpy_gradients():
     from engine import Value, draw_dot
     x = Value(1.0)
     assert "3" in draw_dot(x * 2.0, grads={x: np.float32(3.0)}).source
+
+
+def test_draw_dot_takes_any_real_gradient():
+    from fractions import Fraction
+    from engine import Value, draw_dot
+    x = Value(1.0)
+    y = x * 2.0
+    assert "0.333" in draw_dot(y, grads={x: Fraction(1, 3), y: 1.0}).source  # was a raw TypeError from format
+    with pytest.raises(ValueError, match="an integer of 1329 bits"):
+        draw_dot(y, grads={x: 10 ** 400})
