@@ -32,6 +32,7 @@ import csv
 import io
 import math
 import os
+from fractions import Fraction
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from engine.fileio import atomic_open, open_regular
@@ -278,6 +279,8 @@ def _target(raw: List[str], lines: List[int], task: str, target: str, path: str)
         return task, reason, numbers, None
     # classification: one class per distinct value (by number for numeric labels: "1" and "1.0" are one)
     key = {}
+    if numeric and any(abs(v) >= 2.0 ** 53 for v in numbers):  # floats would merge distinct big integers
+        numbers = [Fraction(text.strip()) for text in raw]
     for i, text in enumerate(raw):
         k = numbers[i] if numeric else text
         key.setdefault(k, text)

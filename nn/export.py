@@ -55,7 +55,10 @@ def _diagonal(torch, scale: List[float], shift: List[float]):
 def _convert(torch, m: Module) -> list:
     if isinstance(m, TabularModel):
         inv = [1.0 / s for s in m.std]
-        out = [_diagonal(torch, inv, [-mu * i for mu, i in zip(m.mean, inv)])] + _convert(torch, m.net)
+        # (x - mean) * (1 / std) as TabularModel.standardize computes it: the shift first, then the
+        # scale (one layer x * inv - mean * inv lost digits to cancellation: 2e-5 on 1e8-sized columns)
+        out = [_diagonal(torch, [1.0] * len(inv), [-mu for mu in m.mean]), _diagonal(torch, inv, [0.0] * len(inv))]
+        out += _convert(torch, m.net)
         if m.task == "regression":
             out.append(_diagonal(torch, m.target_std, m.target_mean))
         return out
@@ -121,7 +124,8 @@ def from_torch(module) -> Module:
     i = 0
     while i < len(layers):
         t = layers[i]
-        if isinstance(t, torch.nn.Linear):
+        # exact types: a subclass may override forward(), which the weights alone do not carry
+        if type(t) is torch.nn.Linear:
             if t.bias is None:
                 raise TypeError(f"from_torch: layer {i} is a Linear without bias; chainrule layers always have one")
             nxt = layers[i + 1] if i + 1 < len(layers) else None
@@ -135,12 +139,15 @@ def from_torch(module) -> Module:
         act = _activation_name(torch, t)
         if act is not None:
             out.append(Activation(act))
-        elif isinstance(t, torch.nn.Dropout):
+        elif type(t) is torch.nn.Dropout:
             out.append(Dropout(float(t.p)))
-        elif isinstance(t, torch.nn.BatchNorm1d):
+        elif type(t) is torch.nn.BatchNorm1d:
             if not (t.affine and t.track_running_stats):
                 raise TypeError(f"from_torch: layer {i} is a BatchNorm1d without affine weights or running "
                                 f"statistics; chainrule's BatchNorm has both")
+            if t.momentum is None:
+                raise TypeError(f"from_torch: layer {i} is a BatchNorm1d with momentum=None (a cumulative "
+                                f"average); chainrule's BatchNorm takes a momentum number, such as 0.1")
             bn = BatchNorm(t.num_features, eps=float(t.eps), momentum=float(t.momentum))
             bn.load_state_dict({name: getattr(t, name).detach().double().tolist()
                                 for name in ("weight", "bias", "running_mean", "running_var")})

@@ -198,7 +198,7 @@ def make_names(n: int = 1000, *, seed: Union[int, random.Random, None] = 0, min_
     if isinstance(seed, random.Random):
         rng = seed
     elif seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        rng = random.Random(seed)
+        rng = random.Random(None if seed is None else int(seed))  # (numpy's ints as Python ints)
     else:
         raise TypeError(f"{where}: seed must be an int, None or a random.Random, got {type(seed).__name__}")
     names, seen = [], set()

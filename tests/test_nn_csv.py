@@ -129,3 +129,18 @@ def test_write_csv_failure_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         write_csv(tmp_path / "o.csv", ["a", "b"], rows())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_big_integer_class_labels_stay_apart(tmp_path):
+    """Labels past 2**53 used to be keyed by float(): two distinct ids became one class."""
+    from nn.data import load_csv
+    p = tmp_path / "b.csv"
+    p.write_text("x,y\n1,12345678901234567891\n2,12345678901234567890\n3,5\n4,5.0\n")
+    t = load_csv(p, target="y")
+    assert len(t.classes) == 3 and t.y[0] != t.y[1] and t.y[2] == t.y[3]
+
+
+def test_make_names_takes_a_numpy_seed():
+    np = pytest.importorskip("numpy")
+    from nn.text import make_names
+    assert make_names(3, seed=np.int64(3)) == make_names(3, seed=3)

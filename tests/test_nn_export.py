@@ -108,3 +108,21 @@ def test_unsupported_modules_say_what_is_supported():
         from_torch([1, 2])
     with pytest.raises(TypeError, match="to_torch: expected an nn.Module"):
         to_torch("MLP")
+
+
+def test_from_torch_refuses_what_its_weights_do_not_carry():
+    class Twice(torch.nn.Linear):  # a subclass may change forward(): converting its weights would be wrong
+        def forward(self, x):
+            return 2 * torch.nn.Linear.forward(self, x)
+    with pytest.raises(TypeError, match=r"layer 0 \(Twice\) has no chainrule equivalent"):
+        from_torch(Twice(2, 1).double())
+    with pytest.raises(TypeError, match="momentum=None"):
+        from_torch(torch.nn.BatchNorm1d(3, momentum=None))
+
+
+def test_to_torch_tabular_scaling_keeps_its_digits():
+    m = TabularModel(MLP(2, [3, 1], seed=0), ["a", "b"], task="regression", target="y",
+                     mean=[1e8, 0.0], std=[1e-2, 1.0])
+    x = [1e8 + 0.0123, 0.5]
+    got = to_torch(m)(torch.tensor([x], dtype=torch.float64)).item()
+    assert got == pytest.approx(m(x).data, rel=1e-12)  # one layer x * inv - mean * inv was 2e-5 off
