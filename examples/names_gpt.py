@@ -102,12 +102,15 @@ def main(argv=None) -> int:
     ap.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
     ap.add_argument("--plot", metavar="PATH", help="write the loss curve to PATH (.png/.svg; needs matplotlib)")
     args = ap.parse_args(argv)
-    if args.steps < 1 or args.samples < 0 or not args.temperature > 0 or not args.lr > 0:
-        ap.error("--steps must be >= 1, --samples >= 0, --temperature and --lr > 0")
+    if (args.steps < 1 or args.samples < 0 or not 0 < args.temperature < float("inf")
+            or not 0 < args.lr < float("inf")):
+        ap.error("--steps must be >= 1, --samples >= 0, --temperature and --lr finite numbers > 0")
     if args.plot:  # before training: a bad path should not cost the run
         folder = os.path.dirname(os.path.abspath(args.plot))
         if not os.path.isdir(folder):
             ap.error(f"--plot: folder {folder!r} does not exist")
+        if os.path.splitext(args.plot)[1].lower() not in (".png", ".svg", ".pdf", ".jpg"):
+            ap.error(f"--plot: give a file name ending in .png, .svg, .pdf or .jpg, got {args.plot!r}")
         try:
             import matplotlib  # noqa: F401
         except ImportError:

@@ -477,6 +477,9 @@ def test_names_example_runs():
     bad = subprocess.run([sys.executable, str(script), "--plot", "/nonexistent-folder/loss.png"], capture_output=True,
                          text=True, timeout=60)  # refused before training (it used to train, then crash)
     assert bad.returncode == 2 and "does not exist" in bad.stderr and "step" not in bad.stdout
+    for args, needle in ((["--plot", "loss.xyz"], "ending in .png"), (["--lr", "inf"], "finite numbers > 0")):
+        bad = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and needle in bad.stderr and "step" not in bad.stdout
 
 
 def test_save_and_load_weights(tmp_path):
