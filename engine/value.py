@@ -219,8 +219,7 @@ class Value(metaclass=_ValueType):
     def __copy__(self) -> "Value":
         """A new node with the same data, grad, label and parents (the graph is shared)."""
         self._parents  # first: seals an open fused node into a plain Value (see fusion.py)
-        if type(self) is not Value and hasattr(self, "_backward"):
-            _refuse_closure_copy(self)
+        _check_copyable(self)
         v = _new(type(self))
         for name in ("data", "grad", "label", "op", "_parents", "_local", "_ctx"):
             setattr(v, name, getattr(self, name))
@@ -269,8 +268,9 @@ _alloc = type.__call__.__get__(Value)  # a bare Value, made in C (see _ValueType
 _ValueType.__call__.__qualname__ = "Value"
 _ValueType.__call__.__code__ = _ValueType.__call__.__code__.replace(co_name="Value")  # CPython 3.9 names co_name
 # help(Value) shows Value(data, label=''): *extra only catches micrograd's Value(data, _children, _op)
-_ValueType.__call__.__signature__ = inspect.signature(_ValueType.__call__).replace(
-    parameters=list(inspect.signature(_ValueType.__call__).parameters.values())[:3])
+_signature = inspect.signature(_ValueType.__call__)
+_ValueType.__call__.__signature__ = _signature.replace(parameters=list(_signature.parameters.values())[:3])
+del _signature
 
 
 class _Ref(int):
@@ -282,8 +282,7 @@ class _Ref(int):
 def _entry(v: Value, ref) -> tuple:
     """Node ``v`` as plain data, with ``ref(u)`` in place of every Value ``u`` it points to."""
     parents = v._parents  # first: seals an open fused node (see fusion.py)
-    if type(v) is not Value and hasattr(v, "_backward"):  # (a plain Value has no such slot: no lookup)
-        _refuse_closure_copy(v)
+    _check_copyable(v)
     if type(parents) is tuple:
         parents = tuple(ref(p) for p in parents)
     elif parents is not None:
@@ -292,7 +291,10 @@ def _entry(v: Value, ref) -> tuple:
     return (type(v), v.data, v.grad, v.label, v.op, parents, v._local, _map_values(v._ctx, ref), extra)
 
 
-def _refuse_closure_copy(v: Value) -> None:
+def _check_copyable(v: Value) -> None:
+    """TypeError for a micrograd-style closure node (a plain Value has no ``_backward`` slot: no lookup)."""
+    if type(v) is Value or not hasattr(v, "_backward"):
+        return
     raise TypeError(f"cannot copy or pickle a graph holding micrograd-style node {v.op!r} (made as "
                     f"Value(data, children, op) with a _backward closure): the closure adds into the original "
                     f"nodes, so a copy would get no gradients; record the graph again instead")

@@ -53,8 +53,6 @@ def _relu_max(values: list) -> Value:
     return m
 
 
-
-
 # target encoding and loss, per loss name: (numbers per target, encode(label) -> numbers, loss(out, t) -> Value)
 def _hinge(out, t):
     return (out * -t[0] + 1.0).relu()

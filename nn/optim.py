@@ -149,7 +149,6 @@ class SGD(Optimizer):
             buf[i] = b
             p.data -= lr * (g + mom * b if nesterov else b)
 
-
     def _state(self) -> dict:
         return {"momentum": self.momentum, "dampening": self.dampening, "nesterov": self.nesterov,
                 "momentum_buffer": list(self._buf)}
@@ -219,7 +218,6 @@ class Adam(Optimizer):
             mi = m[i] = b1 * m[i] + (1.0 - b1) * g
             vi = v[i] = b2 * v[i] + (1.0 - b2) * g * g
             p.data -= step_size * mi / (sqrt(vi) / bc2_sqrt + eps)
-
 
     def _state(self) -> dict:
         return {"betas": [self.beta1, self.beta2], "eps": self.eps, "step": self.t,
