@@ -43,13 +43,12 @@ def class_or_none(output) -> Optional[int]:
     >>> class_or_none(float("inf")), class_or_none(float("nan")), class_or_none([1.0, float("inf")])
     (1, None, 1)
     """
+    k = predict_class(output)  # first: it names an empty score list
     vals = [_data(o) for o in output] if isinstance(output, (list, tuple)) else [_data(output)]
     if any(v != v for v in vals):
         return None
     top = max(vals)
-    if not math.isfinite(top) and vals.count(top) > 1:
-        return None
-    return predict_class(output)
+    return None if not math.isfinite(top) and vals.count(top) > 1 else k
 
 
 def probabilities(output) -> List[float]:

@@ -20,7 +20,7 @@ from engine import Value, gc_paused, no_grad
 from . import losses as L
 from .checks import as_list, check_samples, choice, class_index, integer, real
 from .layers import BatchNorm
-from .metrics import accuracy, predict_class
+from .metrics import accuracy, class_or_none, predict_class
 from .module import Module
 from .optim import OPTIMIZERS, LRScheduler, Optimizer, make_scheduler
 from .tabular import TabularModel
@@ -358,7 +358,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                     opt.step()
                     total_loss += value * len(part)
                     if not regression:
-                        correct += sum(predict_class(o) == t for o, t in zip(out, yb))
+                        correct += sum(class_or_none(o) == t for o, t in zip(out, yb))  # as accuracy(): nan is wrong
                     continue
                 # The graph has no reference cycles, so the cyclic GC only
                 # re-scans thousands of fresh nodes for nothing: pause it for
@@ -378,7 +378,7 @@ def fit(model: Module, X: Sequence, y: Sequence, *, epochs: int = 100,
                     opt.step()
                 total_loss += batch_loss.data * len(part)
                 if not regression:
-                    correct += sum(predict_class(o) == t for o, t in zip(out, yb))
+                    correct += sum(class_or_none(o) == t for o, t in zip(out, yb))  # as accuracy(): nan is wrong
             if sched is not None:
                 sched.step()
             record = {"epoch": epoch, "loss": total_loss / n, "lr": lr_now,

@@ -270,3 +270,11 @@ def test_metrics_and_batches_take_numpy_arguments():
     assert confusion_matrix([0, 1], [1, 1], np.int64(2)) == [[0, 1], [0, 1]]
     got = sorted(x for xb, _ in batches(list(range(7)), list(range(7)), 3, rng=np.random.default_rng(0)) for x in xb)
     assert got == list(range(7))
+
+
+def test_class_or_none_names_an_empty_score_list():
+    import nn.metrics as M
+    with pytest.raises(ValueError, match="predict_class: got an empty list of scores"):
+        M.class_or_none([])  # was max()'s bare "arg is an empty sequence"
+    with pytest.raises(ValueError, match="empty list of scores"):
+        M.accuracy([[]], [0])

@@ -150,3 +150,13 @@ def test_batchnorm_never_gets_a_batch_of_one():
     X, y = make_moons(21, seed=0)  # 21 = 2 * 10 + 1
     h = fit(MLP(2, [4, 1], batchnorm=True, seed=0), X, y, epochs=2, batch_size=10, progress=False)
     assert len(h["loss"]) == 2 and all(math.isfinite(v) for v in h["loss"])
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_training_accuracy_counts_nan_outputs_as_wrong(compile_):
+    """fit's per-epoch accuracy agrees with metrics.accuracy: a nan score is no class (it counted as class 0)."""
+    from nn import MLP, fit
+    model = MLP(2, [3, 1], seed=0)
+    model.parameters()[0].data = float("nan")
+    h = fit(model, [[0.1, 0.2], [0.3, 0.4]], [0, 0], epochs=1, progress=False, compile=compile_)
+    assert h["accuracy"] == [0.0]
