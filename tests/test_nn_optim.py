@@ -224,24 +224,20 @@ def test_optimizer_and_scheduler_arguments_as_torch():
 def test_optimizer_state_dict_resumes_exactly(make):
     """Stop after 3 steps, save the state as JSON, resume in a fresh optimiser: the same numbers as 6 steps."""
     import json
+
+    def train(opt, ps, n):
+        for _ in range(n):
+            _loss_ours(ps).backward()
+            opt.step()
+            opt.zero_grad()
     a = [Value(x) for x in INIT]
-    opt = make(a)
-    for _ in range(6):
-        _loss_ours(a).backward()
-        opt.step()
-        opt.zero_grad()
+    train(make(a), a, 6)
     b = [Value(x) for x in INIT]
     first = make(b)
-    for _ in range(3):
-        _loss_ours(b).backward()
-        first.step()
-        first.zero_grad()
+    train(first, b, 3)
     resumed = make(b)
     resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
-    for _ in range(3):
-        _loss_ours(b).backward()
-        resumed.step()
-        resumed.zero_grad()
+    train(resumed, b, 3)
     assert [p.data for p in b] == [p.data for p in a]
 
 
